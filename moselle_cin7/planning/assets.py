@@ -1,0 +1,303 @@
+"""The planning tables, rebuilt from the planning model after each sync.
+
+One multi-asset computes the four tables together and replaces them in one transaction: they are
+read back side by side (the outlook summarises the projection, which uses the replenishment view
+and the forecast), so they must never come from two different runs.
+
+The plan starts on the run's current day in the account's time zone, unless the run config names
+another day (to rebuild a past plan, or to test).
+"""
+
+# No `from __future__ import annotations` here: Dagster reads the annotations at runtime.
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+from sqlalchemy.engine import Connection
+
+from moselle_cin7.db import schema
+from moselle_cin7.db.engine import PlanningDatabase
+from moselle_cin7.db.store import replace_all
+from moselle_cin7.mapping import assets as model
+from moselle_cin7.planning.forecast import build_demand_forecast
+from moselle_cin7.planning.frames import CLOSED_STATUSES, OPEN_STATUSES
+from moselle_cin7.planning.outlook import build_stock_outlook, top_stockout_risks
+from moselle_cin7.planning.projection import build_projected_stock
+from moselle_cin7.planning.replenishment import build_replenishment_orders
+from moselle_cin7.settings import Settings, load_settings
+from moselle_cin7.timeutil import business_day, utc_now
+
+PLANNING_GROUP = "planning"
+# How many of the worst stockout risks a materialisation shows in its metadata.
+RISKS_IN_METADATA = 10
+
+
+class PlanningConfig(dg.Config):
+    plan_start_day: str | None = Field(
+        default=None,
+        description="First planned day (YYYY-MM-DD, account-local). Default: today in the "
+        "account's time zone.",
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "replenishment_orders",
+            description="Open and recently closed purchase-order and branch-transfer lines, "
+            "with the day each is expected to arrive.",
+            group_name=PLANNING_GROUP,
+            deps=[model.purchase_orders, model.transfers, model.warehouses],
+            kinds={"sql"},
+        ),
+        dg.AssetSpec(
+            "demand_forecast",
+            description="Daily demand per SKU and warehouse over the horizon: trailing average "
+            "of dispatched sales over in-stock days, with weekday seasonality when earned.",
+            group_name=PLANNING_GROUP,
+            deps=[model.sales_order_lines, model.inventory, model.warehouses],
+            kinds={"sql"},
+        ),
+        dg.AssetSpec(
+            "projected_stock",
+            description="Available stock per SKU, warehouse and day: today's available plus "
+            "arrivals, minus draft transfers out and forecast demand.",
+            group_name=PLANNING_GROUP,
+            deps=["replenishment_orders", "demand_forecast", model.inventory],
+            kinds={"sql"},
+        ),
+        dg.AssetSpec(
+            "stock_outlook",
+            description="Per SKU and warehouse: days of cover, projected stockout day and "
+            "whether it comes before the next arrival.",
+            group_name=PLANNING_GROUP,
+            deps=["projected_stock"],
+            kinds={"sql"},
+        ),
+    ],
+    can_subset=False,
+)
+def planning_tables(
+    context: dg.AssetExecutionContext, config: PlanningConfig, planning_db: PlanningDatabase
+) -> Iterator[dg.MaterializeResult]:
+    settings = load_settings()
+    today = (
+        date.fromisoformat(config.plan_start_day)
+        if config.plan_start_day
+        else business_day(utc_now(), settings.timezone)
+    )
+    planning = settings.planning
+    engine = planning_db.get_engine()
+
+    with engine.connect() as conn:
+        model_tables = read_model_tables(conn, today, settings)
+    context.log.info(
+        f"Planning from {today}: {len(model_tables['sales_order_lines'])} sales lines, "
+        f"{len(model_tables['inventory'])} snapshot rows, "
+        f"{len(model_tables['purchase_orders'])} purchase orders, "
+        f"{len(model_tables['transfers'])} transfers read"
+    )
+
+    replenishment = build_replenishment_orders(
+        model_tables["purchase_orders"],
+        model_tables["purchase_order_lines"],
+        model_tables["transfers"],
+        model_tables["transfer_lines"],
+        today=today,
+        settings=planning,
+        warehouses=model_tables["warehouses"],
+    )
+    demand_forecast = build_demand_forecast(
+        model_tables["sales_order_lines"],
+        model_tables["inventory"],
+        today=today,
+        settings=planning,
+        history_start=settings.history_start,
+    )
+    projected_stock = build_projected_stock(
+        model_tables["inventory_latest"],
+        replenishment,
+        demand_forecast,
+        today=today,
+        settings=planning,
+    )
+    # Stock is planned only at enabled warehouses; a transfer from one to a warehouse that is not
+    # planned still leaves the enabled one, so the filter applies to the result, not the inputs.
+    enabled = model_tables["enabled_warehouse_ids"]
+    projected_stock = projected_stock[projected_stock["warehouse_id"].isin(enabled)]
+    outlook = build_stock_outlook(projected_stock)
+
+    with engine.begin() as conn:
+        written = {
+            table.name: replace_all(conn, table, table_rows(frame))
+            for table, frame in (
+                (schema.replenishment_orders, replenishment),
+                (schema.demand_forecast, demand_forecast),
+                (schema.projected_stock, projected_stock),
+                (schema.stock_outlook, outlook),
+            )
+        }
+
+    risks = top_stockout_risks(outlook, n=RISKS_IN_METADATA)
+    yield dg.MaterializeResult(
+        asset_key="replenishment_orders",
+        metadata={
+            "dagster/row_count": written["replenishment_orders"],
+            "plan_start_day": str(today),
+            "open_lines": int((replenishment["quantity_open"] > 0).sum()),
+            "estimated_arrival_days": int(replenishment["expected_date_estimated"].sum()),
+        },
+    )
+    pair_methods = demand_forecast.drop_duplicates(["sku", "warehouse_id"])["method"]
+    yield dg.MaterializeResult(
+        asset_key="demand_forecast",
+        metadata={
+            "dagster/row_count": written["demand_forecast"],
+            "plan_start_day": str(today),
+            "pairs_by_method": dg.MetadataValue.json(pair_methods.value_counts().to_dict()),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="projected_stock",
+        metadata={
+            "dagster/row_count": written["projected_stock"],
+            "plan_start_day": str(today),
+            "horizon_days": planning.horizon_days,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="stock_outlook",
+        metadata={
+            "dagster/row_count": written["stock_outlook"],
+            "stockout_before_incoming": int(outlook["stockout_before_incoming"].sum()),
+            "top_stockout_risks": dg.MetadataValue.json(
+                [
+                    {
+                        "sku": row["sku"],
+                        "warehouse_id": int(row["warehouse_id"]),
+                        "stockout_date": row["stockout_date"].date().isoformat(),
+                        "before_next_arrival": bool(row["stockout_before_incoming"]),
+                    }
+                    for row in risks.to_dict("records")
+                ]
+            ),
+        },
+    )
+
+
+def read_model_tables(conn: Connection, today: date, settings: Settings) -> dict[str, Any]:
+    """The planning model rows the four computations need, read in one connection.
+
+    Sales and stock snapshots are read for the forecast window ``[today - forecast_window_days,
+    today)`` only. Orders are read if open or if any of their days falls within the recent-closed
+    window; the computation applies the exact rule.
+    """
+    planning = settings.planning
+    window_start = today - timedelta(days=planning.forecast_window_days)
+    recent_from = today - timedelta(days=planning.recent_closed_days)
+
+    warehouses = _read(conn, sa.select(schema.warehouses))
+    enabled_warehouse_ids = warehouses.loc[warehouses["enabled"].astype(bool), "warehouse_id"]
+
+    sales = schema.sales_order_lines
+    sales_order_lines = _read(
+        conn,
+        sa.select(sales.c.order_date, sales.c.sku, sales.c.warehouse_id, sales.c.quantity).where(
+            sales.c.order_date >= window_start,
+            sales.c.order_date < today,
+            sales.c.warehouse_id.in_(enabled_warehouse_ids.tolist()),
+        ),
+    )
+
+    stock = schema.inventory
+    stock_columns = (stock.c.snapshot_date, stock.c.sku, stock.c.warehouse_id, stock.c.available)
+    inventory = _read(
+        conn,
+        sa.select(*stock_columns).where(
+            stock.c.snapshot_date >= window_start, stock.c.snapshot_date < today
+        ),
+    )
+    latest_day = sa.select(sa.func.max(stock.c.snapshot_date)).where(stock.c.snapshot_date <= today)
+    inventory_latest = _read(
+        conn, sa.select(*stock_columns).where(stock.c.snapshot_date == latest_day.scalar_subquery())
+    )
+
+    orders = schema.purchase_orders
+    kept_orders = sa.or_(
+        orders.c.status.in_(OPEN_STATUSES),
+        sa.and_(
+            orders.c.status.in_(CLOSED_STATUSES),
+            sa.or_(
+                orders.c.fully_received_date >= recent_from,
+                orders.c.expected_date >= recent_from,
+                orders.c.order_date >= recent_from,
+            ),
+        ),
+    )
+    purchase_orders = _read(conn, sa.select(orders).where(kept_orders))
+    order_lines = schema.purchase_order_lines
+    purchase_order_lines = _read(
+        conn,
+        sa.select(order_lines).where(
+            order_lines.c.cin7_order_id.in_(sa.select(orders.c.cin7_order_id).where(kept_orders))
+        ),
+    )
+
+    moves = schema.transfers
+    kept_transfers = sa.or_(
+        moves.c.status.in_(OPEN_STATUSES),
+        moves.c.received_date >= recent_from,
+        moves.c.dispatched_date >= recent_from,
+        moves.c.order_date >= recent_from,
+    )
+    transfers = _read(conn, sa.select(moves).where(kept_transfers))
+    move_lines = schema.transfer_lines
+    transfer_lines = _read(
+        conn,
+        sa.select(move_lines).where(
+            move_lines.c.cin7_transfer_id.in_(
+                sa.select(moves.c.cin7_transfer_id).where(kept_transfers)
+            )
+        ),
+    )
+
+    return {
+        "warehouses": warehouses,
+        "enabled_warehouse_ids": enabled_warehouse_ids,
+        "sales_order_lines": sales_order_lines,
+        "inventory": inventory,
+        "inventory_latest": inventory_latest,
+        "purchase_orders": purchase_orders,
+        "purchase_order_lines": purchase_order_lines,
+        "transfers": transfers,
+        "transfer_lines": transfer_lines,
+    }
+
+
+def _read(conn: Connection, query: sa.Select) -> pd.DataFrame:
+    result = conn.execute(query)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame`` as rows of plain Python values (``date``, ``float``, ``int``, ``bool``, ``str``
+    or ``None``), as the database writers take them."""
+    columns: dict[str, np.ndarray] = {}
+    for name, values in frame.items():
+        missing = values.isna().to_numpy()
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            plain = values.dt.date.to_numpy(dtype=object, copy=True)
+        else:
+            plain = values.to_numpy(dtype=object, copy=True)
+        plain[missing] = None
+        columns[str(name)] = plain
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+planning_assets = [planning_tables]

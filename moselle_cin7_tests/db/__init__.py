@@ -1,0 +1,1 @@
+"""Tests of the planning-database layer that need no server (SQLite)."""
