@@ -149,6 +149,15 @@ class ScheduleSettings(_Strict):
     sensor_overlap_minutes: int = Field(default=60, ge=0)
 
 
+def _default_channel_rules() -> list[ChannelRule]:
+    # Point-of-sale and B2B-portal orders carry those words in Cin7's ``source``; everything else
+    # (orders keyed in by staff) is wholesale.
+    return [
+        ChannelRule(channel="Retail", match=OrderMatch(sources=["POS"])),
+        ChannelRule(channel="B2B Portal", match=OrderMatch(sources=["B2B"])),
+    ]
+
+
 class Settings(_Strict):
     """Everything that differs from one Cin7 account to another."""
 
@@ -159,7 +168,7 @@ class Settings(_Strict):
     # allocation branch (allocation branches hold no physical stock).
     enabled_warehouses: list[int] | Literal["all"] = "all"
     default_channel: str = Field(default="Wholesale", min_length=1)
-    channel_rules: list[ChannelRule] = Field(default_factory=list)
+    channel_rules: list[ChannelRule] = Field(default_factory=_default_channel_rules)
     shopify_exclusion: ShopifyExclusion = ShopifyExclusion()
     custom_fields: dict[str, list[str]] = Field(default_factory=dict)
     planning: PlanningSettings = PlanningSettings()

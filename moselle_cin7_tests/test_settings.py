@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from moselle_cin7.settings import Settings, SettingsError, load_settings_file, parse_settings
@@ -79,3 +81,8 @@ def test_enabled_warehouses_default_leaves_out_allocation_and_inactive():
     listed = parse_settings({"enabled_warehouses": [4]})
     assert listed.warehouse_enabled({"id": 4, "branchType": "Allocation"})
     assert not listed.warehouse_enabled({"id": 1})
+
+
+def test_the_example_file_states_the_defaults():
+    example = Path(__file__).parents[1] / "config" / "settings.example.yaml"
+    assert load_settings_file(example) == Settings()

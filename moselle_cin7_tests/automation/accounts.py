@@ -24,12 +24,15 @@ from moselle_cin7_tests.support import (
 )
 
 # What a first sync in these tests loads: transactions, and the catalogue their mapping checks
-# SKUs against (stock and the planning outputs are not needed).
-SETUP = dg.AssetSelection.assets(
+# SKUs against (stock and the planning outputs are not needed). Past days take TRANSACTIONS only:
+# Cin7 has no past product snapshot.
+TRANSACTIONS = dg.AssetSelection.assets(
     "cin7_sales_orders", "sales_order_lines", "cin7_purchase_orders", "purchase_orders",
-    "cin7_branch_transfers", "transfers", "cin7_branches", "warehouses", "cin7_products",
-    "products",
+    "cin7_branch_transfers", "transfers",
 )  # fmt: skip
+SETUP = TRANSACTIONS | dg.AssetSelection.assets(
+    "cin7_branches", "warehouses", "cin7_products", "products"
+)
 
 
 def stamp_now() -> str:
@@ -69,14 +72,14 @@ def transfer(transfer_id: int, reference: str, created: date, **extra) -> dict:
         "receivedDate": None,
         "stage": "",
         "customFields": {},
-        "lineItems": [line("JKT-M", 2)],
+        "lineItems": [line("JKT-M", 2, id=transfer_id * 10)],
         **extra,
     }
 
 
 def automation_account() -> SandboxAccount:
-    """Sales on recent days, an open purchase order and an in-transit transfer long past the
-    90-day window, and one of each that is closed."""
+    """Sales on recent days; 150 days back, past the 90-day window, an open purchase order, a
+    received one and a transfer in transit."""
     return SandboxAccount(
         records={
             "Branches": branches(),
@@ -95,14 +98,14 @@ def automation_account() -> SandboxAccount:
                 purchase_order(
                     202,
                     "PO-DONE",
-                    day(120),
+                    day(150),
                     [line("JKT-M", 4, shipped=4, id=9202)],
                     fullyReceivedDate=local_stamp(day(110)),
                 ),
                 purchase_order(203, "PO-NEW", day(4), [line("BEANIE", 6, id=9203)]),
             ],
             "BranchTransfers": [
-                transfer(301, "TR-OLD", day(140), dispatchedDate=local_stamp(day(139))),
+                transfer(301, "TR-OLD", day(150), dispatchedDate=local_stamp(day(149))),
                 transfer(302, "TR-NEW", day(6)),
             ],
             "Stock": [
