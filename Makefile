@@ -32,8 +32,13 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m moselle_cin7.benchmark --profile large
 
+# The demo's Dagster instance, so the UI shows the runs `make demo` made.
+DEMO_HOME := $(CURDIR)/.moselle/dagster_home
+
 dev: $(STAMP)
-	$(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DEMO_HOME)
+	test -f $(DEMO_HOME)/dagster.yaml || cp dagster.yaml $(DEMO_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DEMO_HOME) $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf $(VENV) .tmp_dagster_home_* .moselle

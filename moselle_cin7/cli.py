@@ -57,7 +57,10 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(_INSTANCE_YAML, encoding="utf-8")
+        # The project's own embedded-default instance settings, when running from a checkout.
+        project_config = Path(__file__).resolve().parents[1] / "dagster.yaml"
+        text = project_config.read_text("utf-8") if project_config.exists() else _INSTANCE_YAML
+        config.write_text(text, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
