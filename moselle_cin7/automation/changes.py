@@ -2,8 +2,9 @@
 
 Cin7 has no webhooks: changes are found by polling ``modifiedDate``. A changed record may have
 moved to another day (a backdated invoice date), so both the day it belongs to now and the day it
-is stored in are re-synced; re-syncing only the new day would leave nothing wrong (rows are stored
-by id), but the old day's mapped rows are rebuilt from the raw window, so it is re-synced too.
+is stored in are re-synced. The new day alone would move it (rows are stored once, by id), but
+only the old day removes a record whose new day cannot be synced (today, still going on, or
+before the history start) or that has no day any more (a cleared date, a purged void).
 
 Open purchase orders and in-transit transfers are also re-read by id when they are older than the
 lookback window: receiving goods does not reliably move ``modifiedDate``, and the daily sync no

@@ -37,7 +37,8 @@ from moselle_cin7.automation.ranges import DayRange, EmptyRange, lookback_range
 from moselle_cin7.automation.selections import planning_keys_of
 from moselle_cin7.cin7.client import Cin7Resource
 from moselle_cin7.db.engine import PlanningDatabase
-from moselle_cin7.db.ledger import record_calls
+from moselle_cin7.db.ledger import last_synced, record_calls
+from moselle_cin7.ingestion.entities import TRANSACTION_ENTITIES
 from moselle_cin7.ingestion.partitions import last_complete_day
 from moselle_cin7.settings import Settings, load_settings
 from moselle_cin7.timeutil import utc_now
@@ -46,6 +47,8 @@ CHANGE_SENSOR = "cin7_change_sensor"
 SYNC_NOW_SENSOR = "sync_now_launcher"
 PLANNING_SENSOR = "planning_after_sync"
 CHANGE_TRIGGER = "change_sensor"
+# Changed records named one by one in a tick's log; the rest are counted.
+MAX_LOGGED_CHANGES = 50
 # How long the planning sensor keeps looking at a batch (runs of older batches are not read).
 BATCH_HORIZON = timedelta(days=3)
 
@@ -100,6 +103,16 @@ def schedule_reserve(planning_db: PlanningDatabase, settings: Settings, now: dat
     return plan.estimated_calls
 
 
+def first_cursor(planning_db: PlanningDatabase, now: datetime) -> datetime:
+    """Where a new change sensor starts: the oldest last successful sync of a transaction
+    entity, so nothing changed since then is missed; ``now`` before the first sync."""
+    synced = last_synced(planning_db.get_engine())
+    stamps = [synced.get(entity.name) for entity in TRANSACTION_ENTITIES]
+    if any(stamp is None for stamp in stamps):
+        return now
+    return min(stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC) for stamp in stamps)
+
+
 def evaluate_changes(
     context: dg.SensorEvaluationContext,
     cin7: Cin7Resource,
@@ -113,12 +126,12 @@ def evaluate_changes(
     cursor = ChangeCursor.from_json(context.cursor)
 
     if cursor.since is None:
-        # What changed before the sensor first ran is the daily sync's to pick up.
+        start = first_cursor(planning_db, now)
         return dg.SensorResult(
             skip_reason=dg.SkipReason(
-                f"Started: changes are looked for from {now:%Y-%m-%d %H:%M} UTC"
+                f"Started: the next tick looks for changes since {start:%Y-%m-%d %H:%M} UTC"
             ),
-            cursor=ChangeCursor(since=now).to_json(),
+            cursor=ChangeCursor(since=start).to_json(),
         )
     if cursor.pending:
         outcome = pending_outcome(context.instance, cursor.pending_keys)
@@ -165,11 +178,13 @@ def evaluate_changes(
         changes=modified.changes + still_open.changes,
         unchanged=modified.unchanged + still_open.unchanged,
     )
-    for change in scan.changes:
+    for change in scan.changes[:MAX_LOGGED_CHANGES]:
         context.log.info(
             f"{change.entity} {change.cin7_id} ({change.reason}): stored on {change.stored_day},"
             f" belongs to {change.current_day}"
         )
+    if len(scan.changes) > MAX_LOGGED_CHANGES:
+        context.log.info(f"... and {len(scan.changes) - MAX_LOGGED_CHANGES} more changed records")
     days = scan.days_by_entity(settings.history_start, last_complete_day(now, settings))
     plan = plan_changed_days(
         days,

@@ -222,7 +222,11 @@ class Cin7Session:
         Each page asks for ``order=<key_field> ASC`` and ``page=1``, and every page after the first
         narrows the filter to keys above the last one seen. Unlike offset paging this neither skips
         nor repeats a record when records are added, changed or leave the filter during the scan.
-        A page shorter than ``page_size`` ends the scan without another call.
+        A page shorter than ``page_size`` ends the scan without another call. An empty page right
+        after a full one is asked for once more before the scan ends: it is how an exact multiple
+        of ``page_size`` ends, but also how a hiccup upstream looks, and trusting that would drop
+        every record after the cursor (and the window write would then delete them). Two empty
+        answers in a row are taken as the end.
 
         Args:
             endpoint: the resource name, e.g. ``"SalesOrders"``.
@@ -246,6 +250,7 @@ class Cin7Session:
         records: dict[Hashable, dict[str, Any]] = {}
         last_key: Any = None
         page = 0
+        confirming_end = False
         while True:
             page += 1
             if last_key is None:
@@ -316,6 +321,26 @@ class Cin7Session:
                 page_log.attempts,
             )
 
+            if not batch and page > 1 and not confirming_end:
+                # Only a full page leads here. Ask the same question once more before ending.
+                confirming_end = True
+                self.log.info(
+                    "Cin7 %s%s page %d: empty after a full page; asking again to confirm the end",
+                    endpoint,
+                    _describe_window(label),
+                    page,
+                )
+                continue
+            if batch and confirming_end:
+                self.log.warning(
+                    "Cin7 %s%s page %d: %d rows after an empty answer to the same query; the "
+                    "empty page was not the end",
+                    endpoint,
+                    _describe_window(label),
+                    page,
+                    len(batch),
+                )
+            confirming_end = False
             if len(batch) < self.page_size:
                 break
             if new_rows == 0:

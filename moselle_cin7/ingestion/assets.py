@@ -6,7 +6,9 @@ N. A window is written in one transaction, so a failed run leaves what earlier r
 """
 
 # No `from __future__ import annotations` here: Dagster reads the context annotation at runtime.
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -47,18 +49,36 @@ def _modified(record: Mapping[str, Any]) -> Any:
 
 
 class _Fetch:
-    """One asset's Cin7 session, recorded in the call ledger even when the fetch fails."""
+    """One asset's Cin7 session, recorded in the call ledger even when the fetch fails.
+
+    It also times the fetch (paging, parsing, waiting) and, through ``writing()``, what follows it,
+    so every materialization says where its time went.
+    """
 
     def __init__(self, context: dg.AssetExecutionContext, cin7: Cin7Resource, engine: sa.Engine):
         self.context = context
         self.engine = engine
         self.session = cin7.open_session(log=context.log, calls_used_today=calls_used_today(engine))
+        self.fetch_seconds = 0.0
+        self.write_seconds = 0.0
+        self._started = 0.0
 
     def __enter__(self):
+        self._started = time.monotonic()
         return self.session
 
     def __exit__(self, *exc_info) -> None:
+        self.fetch_seconds = time.monotonic() - self._started
         record_calls(self.engine, self.context.run.run_id, self.session.calls_by_endpoint)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Times the shaping and writing of what was fetched."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.write_seconds += time.monotonic() - started
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -66,6 +86,8 @@ class _Fetch:
             "api_calls_by_endpoint": dg.MetadataValue.json(dict(self.session.calls_by_endpoint)),
             "api_wait_seconds": round(self.session.wait_seconds, 2),
             "api_retries": self.session.retries,
+            "fetch_seconds": round(self.fetch_seconds, 3),
+            "write_seconds": round(self.write_seconds, 3),
         }
 
 
@@ -100,18 +122,19 @@ def _transaction_asset(entity: TransactionEntity) -> dg.AssetsDefinition:
                 label=label,
             )
 
-        rows, outside = _partition_rows(context, entity, records, first_day, end_day)
-        with engine.begin() as conn:
-            written = replace_window(
-                conn,
-                entity.raw_table,
-                day_column="partition_day",
-                first_day=first_day,
-                end_day=end_day,
-                rows=rows,
-                key_column="cin7_id",
-            )
-            mark_synced(conn, entity.name, context.run.run_id, first_day, end_day)
+        with fetch.writing():
+            rows, outside = _partition_rows(context, entity, records, first_day, end_day)
+            with engine.begin() as conn:
+                written = replace_window(
+                    conn,
+                    entity.raw_table,
+                    day_column="partition_day",
+                    first_day=first_day,
+                    end_day=end_day,
+                    rows=rows,
+                    key_column="cin7_id",
+                )
+                mark_synced(conn, entity.name, context.run.run_id, first_day, end_day)
 
         context.log.info(
             f"{entity.endpoint} {label}: {len(rows)} records stored, {written['deleted']} replaced,"
@@ -216,20 +239,21 @@ def cin7_branches(
     with fetch as session:
         branches = session.fetch_all("Branches", label="all branches")
 
-    synced_at = utc_now()
-    rows = [
-        {
-            "cin7_id": branch["id"],
-            "modified_date": _modified(branch),
-            "payload": branch,
-            "synced_at": synced_at,
-            "run_id": context.run.run_id,
-        }
-        for branch in branches
-    ]
-    with engine.begin() as conn:
-        replace_all(conn, schema.raw_branches, rows)
-        mark_synced(conn, "branches", context.run.run_id)
+    with fetch.writing():
+        synced_at = utc_now()
+        rows = [
+            {
+                "cin7_id": branch["id"],
+                "modified_date": _modified(branch),
+                "payload": branch,
+                "synced_at": synced_at,
+                "run_id": context.run.run_id,
+            }
+            for branch in branches
+        ]
+        with engine.begin() as conn:
+            replace_all(conn, schema.raw_branches, rows)
+            mark_synced(conn, "branches", context.run.run_id)
     return dg.MaterializeResult(metadata={"records": len(rows), **fetch.metadata()})
 
 
@@ -255,28 +279,29 @@ def cin7_products(
     with fetch as session:
         products = session.fetch_all("Products", fields=PRODUCT_FIELDS, label=f"{snapshot_day}")
 
-    synced_at = utc_now()
-    rows = [
-        {
-            "cin7_id": product["id"],
-            "partition_day": snapshot_day,
-            "modified_date": _modified(product),
-            "payload": product,
-            "synced_at": synced_at,
-            "run_id": context.run.run_id,
-        }
-        for product in products
-    ]
-    with engine.begin() as conn:
-        replace_window(
-            conn,
-            schema.raw_products,
-            day_column="partition_day",
-            first_day=snapshot_day,
-            end_day=snapshot_day + ONE_DAY,
-            rows=rows,
-        )
-        mark_synced(conn, "products", context.run.run_id, snapshot_day, snapshot_day + ONE_DAY)
+    with fetch.writing():
+        synced_at = utc_now()
+        rows = [
+            {
+                "cin7_id": product["id"],
+                "partition_day": snapshot_day,
+                "modified_date": _modified(product),
+                "payload": product,
+                "synced_at": synced_at,
+                "run_id": context.run.run_id,
+            }
+            for product in products
+        ]
+        with engine.begin() as conn:
+            replace_window(
+                conn,
+                schema.raw_products,
+                day_column="partition_day",
+                first_day=snapshot_day,
+                end_day=snapshot_day + ONE_DAY,
+                rows=rows,
+            )
+            mark_synced(conn, "products", context.run.run_id, snapshot_day, snapshot_day + ONE_DAY)
     options = sum(len(product.get("productOptions") or []) for product in products)
     return dg.MaterializeResult(
         metadata={
@@ -331,29 +356,30 @@ def cin7_stock(
                 label=f"{snapshot_day} branch {branch_id}",
             )
 
-    synced_at = utc_now()
-    rows = [
-        {
-            "product_option_id": stock["productOptionId"],
-            "branch_id": stock["branchId"],
-            "partition_day": snapshot_day,
-            "modified_date": _modified(stock),
-            "payload": stock,
-            "synced_at": synced_at,
-            "run_id": context.run.run_id,
-        }
-        for stock in stock_rows
-    ]
-    with engine.begin() as conn:
-        replace_window(
-            conn,
-            schema.raw_stock,
-            day_column="partition_day",
-            first_day=snapshot_day,
-            end_day=snapshot_day + ONE_DAY,
-            rows=rows,
-        )
-        mark_synced(conn, "stock", context.run.run_id, snapshot_day, snapshot_day + ONE_DAY)
+    with fetch.writing():
+        synced_at = utc_now()
+        rows = [
+            {
+                "product_option_id": stock["productOptionId"],
+                "branch_id": stock["branchId"],
+                "partition_day": snapshot_day,
+                "modified_date": _modified(stock),
+                "payload": stock,
+                "synced_at": synced_at,
+                "run_id": context.run.run_id,
+            }
+            for stock in stock_rows
+        ]
+        with engine.begin() as conn:
+            replace_window(
+                conn,
+                schema.raw_stock,
+                day_column="partition_day",
+                first_day=snapshot_day,
+                end_day=snapshot_day + ONE_DAY,
+                rows=rows,
+            )
+            mark_synced(conn, "stock", context.run.run_id, snapshot_day, snapshot_day + ONE_DAY)
     return dg.MaterializeResult(
         metadata={
             "snapshot_day": str(snapshot_day),

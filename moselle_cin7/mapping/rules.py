@@ -7,6 +7,7 @@ its row: the row is kept and ``mapping_issue`` says what is wrong, so the data t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,16 +23,75 @@ ACTIVE = "Active"
 DELIVERED = "Delivered"
 ARCHIVED = "Archived"
 
+# Ids are stored in BIGINT columns (SQLite INTEGER, PostgreSQL bigint).
+_SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
+
+
+class UnmappableRecordError(ValueError):
+    """A Cin7 record the model cannot hold at all: a line without a usable id has no row key.
+
+    Raised rather than dropping the line, so the window is not mapped and the planning tables keep
+    what the last good run built.
+    """
+
 
 def _text(value: Any) -> str:
     """Cin7 enums arrive in varying case and with stray spaces: compare on a folded form."""
     return str(value or "").strip().casefold()
 
 
-def _number(value: Any) -> float:
+def _quantity(value: Any, name: str, *, required: bool = True) -> tuple[float, str | None]:
+    """A quantity as a float, with the issue when Cin7's value is missing or not a finite number.
+
+    A missing quantity counts as 0; with ``required`` it is reported, as demand or stock would
+    otherwise vanish without a trace. Text and non-finite numbers count as 0 and are reported.
+    """
     if value is None or value == "":
-        return 0.0
-    return float(value)
+        return 0.0, f"{name} is missing, counted as 0" if required else None
+    if isinstance(value, bool):
+        return 0.0, f"{name} {value!r} is not a number"
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0, f"{name} {value!r} is not a number"
+    if not math.isfinite(number):
+        return 0.0, f"{name} {value!r} is not a finite number"
+    return number, None
+
+
+def _row_id(value: Any, where: str) -> int:
+    """A Cin7 id that keys a model row; raises ``UnmappableRecordError`` naming ``where``."""
+    whole = (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    ) and not isinstance(value, bool)
+    if not whole:
+        problem = "has no id" if value is None else f"has id {value!r}, not a whole number"
+        raise UnmappableRecordError(f"{where} {problem}; its window cannot be mapped")
+    if not _SMALLEST_ID <= value <= _LARGEST_ID:
+        raise UnmappableRecordError(
+            f"{where} has id {value!r}, beyond the 64-bit ids the planning database stores; its "
+            "window cannot be mapped"
+        )
+    return int(value)
+
+
+def _describe_record(noun: str, record: Mapping[str, Any]) -> str:
+    reference = record.get("reference")
+    return f"{noun} {record.get('id')!r}" + (f" ({reference})" if reference else "")
+
+
+def partition_date_issue(
+    record: Mapping[str, Any], field_name: str, stored_day: date, timezone: ZoneInfo
+) -> str | None:
+    """Why a record's day is not its own date's day: the date could not be read.
+
+    The raw assets store such a record on the first day of the window that returned it (Cin7
+    chose it by that date, so it belongs to the window); the model keeps that day and says so.
+    """
+    _, issue = local_day(record, field_name, timezone)
+    if issue is None:
+        return None
+    return f"{issue}; kept on {stored_day.isoformat()}, the day it is stored under"
 
 
 def _join_issues(issues: Iterable[str]) -> str | None:
@@ -120,14 +180,15 @@ def map_products(
     wanted = settings.custom_fields.get("products", [])
     rows: list[dict[str, Any]] = []
     for product in raw_products:
-        for option in product.get("productOptions") or []:
+        for position, option in enumerate(product.get("productOptions") or [], start=1):
+            where = f"{_describe_record('product', product)} option {position}"
             code = str(option.get("code") or option.get("productOptionCode") or "").strip()
             option_name = " / ".join(
                 str(option[key]) for key in ("option1", "option2", "option3") if option.get(key)
             )
             rows.append(
                 {
-                    "cin7_option_id": option["id"],
+                    "cin7_option_id": _row_id(option.get("id"), where),
                     "sku": code or None,
                     "name": product.get("name"),
                     "category": product.get("category"),
@@ -202,24 +263,22 @@ def map_sales_orders(
         if reason is not None:
             excluded[reason] = excluded.get(reason, 0) + 1
             continue
+        date_issue = partition_date_issue(order, "invoiceDate", order_day, settings.timezone)
         branch_issue = catalogue.warehouse_issue(order.get("branchId"))
         channel = settings.channel_for(order)
         custom = custom_field_values(order, wanted)
         order_lines = order.get("lineItems") or []
         kit_parents = {line.get("parentId") for line in order_lines if line.get("parentId")}
-        for line in order_lines:
+        for position, line in enumerate(order_lines, start=1):
             if line.get("id") in kit_parents:
                 excluded["kit parent line"] = excluded.get("kit parent line", 0) + 1
                 continue
+            where = f"{_describe_record('sales order', order)} line {position}"
             sku, sku_issue = catalogue.sku_for_line(line)
-            quantity_issue = None
-            try:
-                quantity = _number(line.get("qty"))
-            except (TypeError, ValueError):
-                quantity, quantity_issue = 0.0, f"quantity {line.get('qty')!r} is not a number"
+            quantity, quantity_issue = _quantity(line.get("qty"), "quantity")
             lines.append(
                 {
-                    "cin7_line_id": line["id"],
+                    "cin7_line_id": _row_id(line.get("id"), where),
                     "cin7_order_id": order["id"],
                     "order_number": order.get("reference"),
                     "order_date": order_day,
@@ -230,7 +289,9 @@ def map_sales_orders(
                     "unit_price": _optional_number(line.get("unitPrice")),
                     "kit_parent_line_id": line.get("parentId") or None,
                     "custom_fields": custom,
-                    "mapping_issue": _join_issues([branch_issue, sku_issue, quantity_issue]),
+                    "mapping_issue": _join_issues(
+                        [date_issue, branch_issue, sku_issue, quantity_issue]
+                    ),
                 }
             )
     return SalesMapping(lines=lines, excluded=excluded)
@@ -261,7 +322,8 @@ def purchase_order_status(order: Mapping[str, Any]) -> tuple[str, str | None]:
         return DRAFT, None
     lines = order.get("lineItems") or []
     received_all = bool(lines) and all(
-        _number(line.get("qtyShipped")) >= _number(line.get("qty")) for line in lines
+        _quantity(line.get("qtyShipped"), "received")[0] >= _quantity(line.get("qty"), "qty")[0]
+        for line in lines
     )
     if order.get("fullyReceivedDate") or received_all:
         return DELIVERED, None
@@ -287,6 +349,7 @@ def map_purchase_orders(
     lines: list[dict[str, Any]] = []
     for order_day, order in orders:
         status, status_issue = purchase_order_status(order)
+        date_issue = partition_date_issue(order, "createdDate", order_day, timezone)
         expected, expected_issue = local_day(order, "estimatedDeliveryDate", timezone)
         received, received_issue = local_day(order, "fullyReceivedDate", timezone)
         branch_issue = catalogue.warehouse_issue(order.get("branchId"))
@@ -303,21 +366,27 @@ def map_purchase_orders(
                 "fully_received_date": received,
                 "custom_fields": custom_field_values(order, wanted),
                 "mapping_issue": _join_issues(
-                    [status_issue, expected_issue, received_issue, branch_issue]
+                    [date_issue, status_issue, expected_issue, received_issue, branch_issue]
                 ),
             }
         )
-        for line in order.get("lineItems") or []:
+        for position, line in enumerate(order.get("lineItems") or [], start=1):
+            where = f"{_describe_record('purchase order', order)} line {position}"
             sku, sku_issue = catalogue.sku_for_line(line)
+            ordered, ordered_issue = _quantity(line.get("qty"), "quantity")
+            # Nothing received yet may come as null: that is no issue.
+            received, received_issue = _quantity(
+                line.get("qtyShipped"), "received quantity", required=False
+            )
             lines.append(
                 {
-                    "cin7_line_id": line["id"],
+                    "cin7_line_id": _row_id(line.get("id"), where),
                     "cin7_order_id": order["id"],
                     "order_date": order_day,
                     "sku": sku,
-                    "quantity_ordered": _number(line.get("qty")),
-                    "quantity_received": _number(line.get("qtyShipped")),
-                    "mapping_issue": sku_issue,
+                    "quantity_ordered": ordered,
+                    "quantity_received": received,
+                    "mapping_issue": _join_issues([sku_issue, ordered_issue, received_issue]),
                 }
             )
     return PurchaseOrderMapping(orders=headers, lines=lines)
@@ -350,6 +419,7 @@ def map_transfers(
     headers: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     for order_day, transfer in transfers:
+        date_issue = partition_date_issue(transfer, "createdDate", order_day, timezone)
         dispatched, dispatched_issue = local_day(transfer, "dispatchedDate", timezone)
         received, received_issue = local_day(transfer, "receivedDate", timezone)
         headers.append(
@@ -365,6 +435,7 @@ def map_transfers(
                 "custom_fields": custom_field_values(transfer, wanted),
                 "mapping_issue": _join_issues(
                     [
+                        date_issue,
                         dispatched_issue,
                         received_issue,
                         catalogue.warehouse_issue(transfer.get("sourceBranchId"), "source"),
@@ -375,22 +446,33 @@ def map_transfers(
                 ),
             }
         )
-        for line in transfer.get("lineItems") or []:
+        for position, line in enumerate(transfer.get("lineItems") or [], start=1):
+            where = f"{_describe_record('branch transfer', transfer)} line {position}"
             sku, sku_issue = catalogue.sku_for_line(line)
+            quantity, quantity_issue = _quantity(line.get("qty"), "quantity")
             lines.append(
                 {
-                    "cin7_line_id": line["id"],
+                    "cin7_line_id": _row_id(line.get("id"), where),
                     "cin7_transfer_id": transfer["id"],
                     "order_date": order_day,
                     "sku": sku,
-                    "quantity": _number(line.get("qty")),
-                    "mapping_issue": sku_issue,
+                    "quantity": quantity,
+                    "mapping_issue": _join_issues([sku_issue, quantity_issue]),
                 }
             )
     return TransferMapping(transfers=headers, lines=lines)
 
 
 # --- stock ------------------------------------------------------------------------------------
+
+
+_STOCK_LEVELS = (
+    ("available", "available"),
+    ("incoming", "incoming"),
+    ("on_hand", "stockOnHand"),
+    ("open_sales", "openSales"),
+    ("holding", "holding"),
+)
 
 
 def map_stock(
@@ -406,19 +488,24 @@ def map_stock(
         if stock.get("branchId") not in enabled_warehouse_ids:
             continue
         sku, sku_issue = catalogue.sku_for_line(stock)
+        levels: dict[str, float] = {}
+        issues = [sku_issue]
+        for column, name in _STOCK_LEVELS:
+            # Cin7 leaves a level it has nothing for empty; only the two the plan starts from
+            # are reported when missing.
+            levels[column], issue = _quantity(
+                stock.get(name), name, required=name in ("available", "stockOnHand")
+            )
+            issues.append(issue)
         rows.append(
             {
                 "snapshot_date": snapshot_date,
                 "cin7_option_id": stock["productOptionId"],
                 "warehouse_id": stock["branchId"],
                 "sku": sku,
-                "available": _number(stock.get("available")),
-                "incoming": _number(stock.get("incoming")),
-                "on_hand": _number(stock.get("stockOnHand")),
-                "open_sales": _number(stock.get("openSales")),
-                "holding": _number(stock.get("holding")),
+                **levels,
                 "mapped_at": mapped_at,
-                "mapping_issue": sku_issue,
+                "mapping_issue": _join_issues(issues),
             }
         )
     return rows

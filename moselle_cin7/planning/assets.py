@@ -4,6 +4,11 @@ One multi-asset computes the four tables together and replaces them in one trans
 read back side by side (the outlook summarises the projection, which uses the replenishment view
 and the forecast), so they must never come from two different runs.
 
+The forecast, the projection and the outlook are computed and written a block of SKUs at a time.
+Each is a computation per SKU and warehouse, so the blocks give the same rows in the same order as
+one pass would; but the projection of a large account holds every SKU at every warehouse for every
+day of the horizon (tens of millions of rows), which one pass would have to hold in memory at once.
+
 The plan starts on the run's current day in the account's time zone, unless the run config names
 another day (to rebuild a past plan, or to test).
 """
@@ -22,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
-from moselle_cin7.db.store import replace_all
+from moselle_cin7.db.store import clear_table, insert_rows
 from moselle_cin7.mapping import assets as model
 from moselle_cin7.planning.forecast import build_demand_forecast
 from moselle_cin7.planning.frames import CLOSED_STATUSES, OPEN_STATUSES
@@ -35,6 +40,11 @@ from moselle_cin7.timeutil import business_day, utc_now
 PLANNING_GROUP = "planning"
 # How many of the worst stockout risks a materialisation shows in its metadata.
 RISKS_IN_METADATA = 10
+# SKUs per block of the forecast and projection (see the module docstring): at 25 warehouses and
+# a 90-day horizon a block is at most 2.25 million projected rows.
+SKUS_PER_BLOCK = 1_000
+# Rows handed to the database writer at a time, so no table is ever held as Python rows whole.
+WRITE_CHUNK_ROWS = 50_000
 
 
 class PlanningConfig(dg.Config):
@@ -112,37 +122,55 @@ def planning_tables(
         settings=planning,
         warehouses=model_tables["warehouses"],
     )
-    demand_forecast = build_demand_forecast(
-        model_tables["sales_order_lines"],
-        model_tables["inventory"],
-        today=today,
-        settings=planning,
-        history_start=settings.history_start,
+    tables = (
+        schema.replenishment_orders,
+        schema.demand_forecast,
+        schema.projected_stock,
+        schema.stock_outlook,
     )
-    projected_stock = build_projected_stock(
-        model_tables["inventory_latest"],
-        replenishment,
-        demand_forecast,
-        today=today,
-        settings=planning,
-    )
-    # Stock is planned only at enabled warehouses; a transfer from one to a warehouse that is not
-    # planned still leaves the enabled one, so the filter applies to the result, not the inputs.
-    enabled = model_tables["enabled_warehouse_ids"]
-    projected_stock = projected_stock[projected_stock["warehouse_id"].isin(enabled)]
-    outlook = build_stock_outlook(projected_stock)
-
+    written = dict.fromkeys((table.name for table in tables), 0)
+    pair_methods: dict[str, int] = {}
+    outlook_blocks = []
     with engine.begin() as conn:
-        written = {
-            table.name: replace_all(conn, table, table_rows(frame))
+        for table in tables:
+            clear_table(conn, table)
+        written["replenishment_orders"] = write_frame(
+            conn, schema.replenishment_orders, replenishment
+        )
+        for block in sku_blocks(model_tables, replenishment):
+            demand_forecast = build_demand_forecast(
+                block["sales_order_lines"],
+                block["inventory"],
+                today=today,
+                settings=planning,
+                history_start=settings.history_start,
+            )
+            projected_stock = build_projected_stock(
+                block["inventory_latest"],
+                block["replenishment"],
+                demand_forecast,
+                today=today,
+                settings=planning,
+            )
+            # Stock is planned only at enabled warehouses; a transfer from one to a warehouse
+            # that is not planned still leaves the enabled one, so the filter applies to the
+            # result, not the inputs.
+            enabled = model_tables["enabled_warehouse_ids"]
+            projected_stock = projected_stock[projected_stock["warehouse_id"].isin(enabled)]
+            outlook_block = build_stock_outlook(projected_stock)
             for table, frame in (
-                (schema.replenishment_orders, replenishment),
                 (schema.demand_forecast, demand_forecast),
                 (schema.projected_stock, projected_stock),
-                (schema.stock_outlook, outlook),
-            )
-        }
+                (schema.stock_outlook, outlook_block),
+            ):
+                written[table.name] += write_frame(conn, table, frame)
+            methods = demand_forecast.drop_duplicates(["sku", "warehouse_id"])["method"]
+            for method, count in methods.value_counts().items():
+                pair_methods[method] = pair_methods.get(method, 0) + int(count)
+            outlook_blocks.append(outlook_block)
+            del demand_forecast, projected_stock
 
+    outlook = pd.concat(outlook_blocks, ignore_index=True)
     risks = top_stockout_risks(outlook, n=RISKS_IN_METADATA)
     yield dg.MaterializeResult(
         asset_key="replenishment_orders",
@@ -153,13 +181,14 @@ def planning_tables(
             "estimated_arrival_days": int(replenishment["expected_date_estimated"].sum()),
         },
     )
-    pair_methods = demand_forecast.drop_duplicates(["sku", "warehouse_id"])["method"]
     yield dg.MaterializeResult(
         asset_key="demand_forecast",
         metadata={
             "dagster/row_count": written["demand_forecast"],
             "plan_start_day": str(today),
-            "pairs_by_method": dg.MetadataValue.json(pair_methods.value_counts().to_dict()),
+            "pairs_by_method": dg.MetadataValue.json(
+                dict(sorted(pair_methods.items(), key=lambda item: -item[1]))
+            ),
         },
     )
     yield dg.MaterializeResult(
@@ -277,6 +306,49 @@ def read_model_tables(conn: Connection, today: date, settings: Settings) -> dict
         "transfers": transfers,
         "transfer_lines": transfer_lines,
     }
+
+
+def sku_blocks(
+    model_tables: dict[str, Any], replenishment: pd.DataFrame, skus_per_block: int = SKUS_PER_BLOCK
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """The per-SKU inputs of the forecast and the projection, a block of SKUs at a time.
+
+    Blocks follow the SKUs' sort order, which is the order the computations sort their rows in, so
+    the blocks' rows one after another are the rows of one pass. Rows without a SKU go with the
+    first block: the computations leave them out and say so once, as one pass would.
+    """
+    frames = {
+        "sales_order_lines": model_tables["sales_order_lines"],
+        "inventory": model_tables["inventory"],
+        "inventory_latest": model_tables["inventory_latest"],
+        "replenishment": replenishment,
+    }
+    skus = sorted(
+        set().union(*(frame["sku"].dropna().astype(str).unique() for frame in frames.values()))
+    )
+    starts = skus[::skus_per_block]
+    for number in range(max(1, len(starts))):
+        first_sku = starts[number] if number > 0 else None
+        end_sku = starts[number + 1] if number + 1 < len(starts) else None
+        block = {}
+        for name, frame in frames.items():
+            sku = frame["sku"]
+            known = sku.notna().to_numpy()
+            in_block = ~known if number == 0 else np.zeros(len(frame), dtype=bool)
+            in_range = known.copy()
+            if first_sku is not None:
+                in_range &= (sku >= first_sku).fillna(False).to_numpy(dtype=bool)
+            if end_sku is not None:
+                in_range &= (sku < end_sku).fillna(False).to_numpy(dtype=bool)
+            block[name] = frame[in_block | in_range]
+        yield block
+
+
+def write_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Insert ``frame``'s rows into ``table``, ``WRITE_CHUNK_ROWS`` at a time."""
+    for start in range(0, len(frame), WRITE_CHUNK_ROWS):
+        insert_rows(conn, table, table_rows(frame.iloc[start : start + WRITE_CHUNK_ROWS]))
+    return len(frame)
 
 
 def _read(conn: Connection, query: sa.Select) -> pd.DataFrame:

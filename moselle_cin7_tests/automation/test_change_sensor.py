@@ -41,11 +41,27 @@ def day_ranges(result) -> list[tuple[date, date]]:
     ]
 
 
-def test_the_first_tick_only_starts_the_cursor(harness):
-    result = tick(harness, None)
-    assert not result.run_requests
-    assert ChangeCursor.from_json(result.cursor).since is not None
+def test_before_any_sync_the_first_tick_starts_from_now(harness):
+    before = datetime.now(UTC)
+    fresh = ChangeCursor.from_json(tick(harness, None).cursor)
+    assert fresh.since >= before
     assert harness.server.request_log == []
+
+
+def test_the_first_tick_starts_from_the_last_sync_without_calling_cin7(synced):
+    # From the oldest last success of the three entities, so nothing changed since is missed.
+    started = ChangeCursor.from_json(tick(synced, None).cursor)
+    with engine_for(synced.database_url).connect() as conn:
+        oldest = conn.execute(
+            sa.select(sa.func.min(schema.sync_state.c.last_success_at)).where(
+                schema.sync_state.c.entity.in_(
+                    ["sales_orders", "purchase_orders", "branch_transfers"]
+                )
+            )
+        ).scalar()
+    assert started.since == oldest.replace(tzinfo=UTC)
+    assert not started.pending
+    assert synced.server.request_log == []
 
 
 def test_a_backdated_order_moves_to_its_new_day(synced):

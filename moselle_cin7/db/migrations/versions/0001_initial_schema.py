@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 16:10:47.239921+00:00
+Create Date: 2026-12-04 17:10:52.416378+00:00
 """
 
 from __future__ import annotations
