@@ -261,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(sandbox)
     sandbox.set_defaults(handler=_command_sandbox)
 
+    from moselle_cin7.db import migrate as db_migrate
+
+    database = commands.add_parser(
+        "db", help="migrate the planning database (upgrade, current, check, revision)"
+    )
+    db_migrate.add_arguments(database)
+    database.set_defaults(handler=db_migrate.run)
+
     sync = commands.add_parser(
         "sync", help="run the daily sync now, in this process, and print a summary"
     )

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
+# Taken before the raw rows are read, so two runs map from the same raw state in turn.
+from moselle_cin7.db.postgres import lock_table_for_replace
 from moselle_cin7.db.store import replace_all, replace_window
 from moselle_cin7.ingestion.assets import (
     cin7_branches,
@@ -140,6 +142,7 @@ def sales_order_lines(
     settings = load_settings()
     first_day, end_day = window_days(context.partition_time_window)
     with engine.begin() as conn:
+        lock_table_for_replace(conn, schema.sales_order_lines)
         catalogue = load_catalogue(conn)
         orders = _raw_in_window(conn, schema.raw_sales_orders, first_day, end_day)
         mapped = rules.map_sales_orders(orders, settings, catalogue)
@@ -178,6 +181,7 @@ def purchase_orders(
     settings = load_settings()
     first_day, end_day = window_days(context.partition_time_window)
     with engine.begin() as conn:
+        lock_table_for_replace(conn, schema.purchase_orders)
         catalogue = load_catalogue(conn)
         orders = _raw_in_window(conn, schema.raw_purchase_orders, first_day, end_day)
         mapped = rules.map_purchase_orders(orders, settings, catalogue)
@@ -224,6 +228,7 @@ def transfers(
     settings = load_settings()
     first_day, end_day = window_days(context.partition_time_window)
     with engine.begin() as conn:
+        lock_table_for_replace(conn, schema.transfers)
         catalogue = load_catalogue(conn)
         raw = _raw_in_window(conn, schema.raw_branch_transfers, first_day, end_day)
         mapped = rules.map_transfers(raw, settings, catalogue)
@@ -307,6 +312,7 @@ def inventory(
     mapped_at = utc_now()
     written = 0
     with engine.begin() as conn:
+        lock_table_for_replace(conn, schema.inventory)
         catalogue = load_catalogue(conn)
         enabled = set(
             conn.execute(
