@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
-# Taken before the raw rows are read, so two runs map from the same raw state in turn.
 from moselle_cin7.db.postgres import lock_table_for_replace
 from moselle_cin7.db.store import replace_all, replace_window
 from moselle_cin7.ingestion.assets import (
@@ -142,6 +141,7 @@ def sales_order_lines(
     settings = load_settings()
     first_day, end_day = window_days(context.partition_time_window)
     with engine.begin() as conn:
+        # Locked before the raw rows are read, so two runs map from one raw state in turn.
         lock_table_for_replace(conn, schema.sales_order_lines)
         catalogue = load_catalogue(conn)
         orders = _raw_in_window(conn, schema.raw_sales_orders, first_day, end_day)
