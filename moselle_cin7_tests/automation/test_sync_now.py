@@ -27,13 +27,14 @@ from moselle_cin7.settings import load_settings
 
 def launcher_tick(harness, cursor=None):
     resources = harness.resources()
-    context = dg.build_sensor_context(
+    # Closed at once: a context left open ends its resources whenever it is collected.
+    with dg.build_sensor_context(
         instance=harness.instance,
         cursor=cursor,
         definitions=build_definitions(resources),
         resources=resources,
-    )
-    return sync_now_launcher.evaluate_tick(context)
+    ) as context:
+        return sync_now_launcher.evaluate_tick(context)
 
 
 def test_sync_now_starts_the_lookback_window(harness):
@@ -116,10 +117,11 @@ def chunk_run(instance, batch: str, index: int, first: str, last: str, outcome: 
 
 def planning_tick(harness, cursor=None):
     resources = harness.resources()
-    context = dg.build_sensor_context(
+    # Closed at once: a context left open ends its resources whenever it is collected.
+    with dg.build_sensor_context(
         instance=harness.instance, cursor=cursor, definitions=build_definitions(resources)
-    )
-    return planning_after_sync.evaluate_tick(context)
+    ) as context:
+        return planning_after_sync.evaluate_tick(context)
 
 
 def test_planning_waits_for_every_run_of_a_batch(harness):

@@ -132,3 +132,24 @@ def test_an_empty_page_is_confirmed_even_when_the_range_is_a_multiple_of_the_pag
     # [201, 202], a false empty page, the same question again: [203, 204], then the real end,
     # confirmed.
     assert materialization_metadata(result, "cin7_purchase_orders")["api_calls"] == 5
+
+
+def test_an_empty_answer_that_would_erase_a_stored_window_is_asked_again(synced):
+    """Cin7 answers the first page of a window the database holds with nothing: believed, the
+    write would empty the window. The question is asked once more, and the range is complete."""
+    empty = synced.server.faults.add(Fault("SalesOrders", "empty_page", times=1))
+
+    result = synced.sync(FIRST, LAST, selection=SALES)
+
+    assert result.success
+    assert synced.server.faults.fired(empty) == 1
+    assert ids(synced, "raw_sales_orders", "cin7_id") == SALES_ORDER_IDS
+    assert ids(synced, "sales_order_lines", "cin7_line_id") == SALES_LINE_IDS
+    assert materialization_metadata(result, "cin7_sales_orders")["api_calls"] == CLEAN_CALLS + 1
+
+
+def test_an_empty_window_with_nothing_stored_costs_one_call(harness):
+    result = harness.sync(day(40), day(35), selection="cin7_sales_orders")
+
+    assert result.success
+    assert materialization_metadata(result, "cin7_sales_orders")["api_calls"] == 1
