@@ -1,19 +1,28 @@
 """The benchmark on the tiny profile: the report's structure, and its API calls against a minimum
-worked out here from the generated account itself."""
+worked out here from the generated account itself.
+
+To stay fast the smoke test syncs a 7-day lookback rather than 90 days (Dagster writes events per
+partition day) and keeps the Dagster instances on a tmpfs, as the other tests do.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from moselle_cin7.automation.ranges import lookback_range
-from moselle_cin7.benchmark import minimum_calls, render, run_benchmark
+from moselle_cin7.benchmark import PipelineRun, build_report, minimum_calls, render, run_benchmark
 from moselle_cin7.sandbox import generate_account
-from moselle_cin7.settings import load_settings
+from moselle_cin7.settings import SETTINGS_ENV_VAR, load_settings
 from moselle_cin7.timeutil import days_window_utc, parse_cin7_datetime, utc_now
 
 SEED = 7
+LOOKBACK_DAYS = 7
+_FAST_TMP = Path("/dev/shm")
 
 
 @pytest.mark.parametrize(
@@ -22,6 +31,118 @@ SEED = 7
 )
 def test_minimum_calls_counts_the_short_page_that_ends_a_scan(rows, calls):
     assert minimum_calls(rows) == calls
+
+
+def synthetic_run(**overrides) -> PipelineRun:
+    """A run as the pipeline process reports it, with figures chosen by hand."""
+    raw_metadata = {
+        "fetch_seconds": 30.0,
+        "api_response_seconds": 20.0,
+        "write_seconds": 5.0,
+        "api_retries": 0,
+    }
+    fields = {
+        "run_id": "run-1",
+        "success": True,
+        "day_range": "2026-09-06...2026-12-04",
+        "wall_seconds": 100.0,
+        "peak_rss_bytes": 512 * 1024**2,
+        "calls_by_endpoint": {
+            "Branches": 1,
+            "Products": 1,
+            "Stock": 82,
+            "SalesOrders": 5,
+            "PurchaseOrders": 1,
+            "BranchTransfers": 1,
+        },
+        "stored_rows": {
+            "raw_branches": 5,
+            "raw_products": 40,
+            "raw_stock": 20_240,
+            "raw_sales_orders": 1_000,
+            "raw_purchase_orders": 0,
+            "raw_branch_transfers": 12,
+            "demand_forecast": 900,
+            "projected_stock": 1_800,
+            "stock_outlook": 20,
+            "replenishment_orders": 3,
+        },
+        # 250 rows need a second, empty page; 19,990 rows need 80 pages.
+        "stock_rows_by_branch": {"3": 250, "4": 19_990},
+        "steps": {
+            "cin7_stock": {
+                "start": 1.0,
+                "end": 41.0,
+                "seconds": 40.0,
+                "metadata": {"cin7_stock": raw_metadata},
+            },
+            "planning_tables": {"start": 60.0, "end": 90.0, "seconds": 30.0, "metadata": {}},
+        },
+        "events": {"total": 1_000},
+        "event_write_seconds": 0.01,
+    }
+    return PipelineRun(**{**fields, **overrides})
+
+
+def test_report_without_baseline_counts_the_minimum_from_stored_rows():
+    report = build_report(
+        profile="large",
+        seed=7,
+        sandbox_start_seconds=30.0,
+        baseline=None,
+        baseline_seconds=None,
+        run=synthetic_run(),
+    )
+
+    calls = report["api_calls"]["by_endpoint"]
+    assert calls["Stock"]["minimum"] == 2 + 80
+    assert calls["SalesOrders"]["minimum"] == 1_000 // 250 + 1 == 5
+    # No purchase order at all still costs the one call that finds none.
+    assert calls["PurchaseOrders"]["minimum"] == 1
+    assert report["api_calls"]["total"]["minimum"] == 1 + 1 + 82 + 5 + 1 + 1
+    assert report["api_calls"]["total"]["ratio"] == 1.0
+    assert report["baseline"] is None
+
+    processing = report["processing"]
+    # The sandbox's 20 s of answers are not the pipeline's processing.
+    assert processing["processing_seconds"] == 80.0
+    assert processing["stages"]["sandbox_answers"]["seconds"] == 20.0
+    assert processing["stages"]["fetch_and_parse"]["seconds"] == 10.0
+    assert processing["stages"]["raw_step_other"]["seconds"] == 40.0 - 30.0 - 5.0
+    assert processing["stages"]["planning"] == {
+        "seconds": 30.0,
+        "rows": 900 + 1_800 + 20 + 3,
+        "rows_per_second": round(2_723 / 30),
+    }
+    assert processing["stages"]["outside_steps"]["seconds"] == 100.0 - 70.0
+    assert processing["dagster_events"]["estimated_seconds"] == 10.0
+    assert report["real_limits"]["predicted_fetch_seconds"] == 91.0
+    assert [target["met"] for target in report["targets"]] == [True, True, True]
+
+
+def test_rate_limited_figures_against_the_ideal():
+    report = build_report(
+        profile="large",
+        seed=7,
+        sandbox_start_seconds=30.0,
+        baseline=None,
+        baseline_seconds=None,
+        run=synthetic_run(),
+        rate_limited=synthetic_run(wall_seconds=91.0 / 10 + 90.0),
+        time_scale=10,
+    )
+
+    pacing = report["rate_limited"]
+    assert pacing["ideal_seconds"] == 9.1
+    assert pacing["ratio"] == round(99.1 / 9.1, 3)
+    # Less the 80 s processing measured without limits, the fetching took 19.1 s.
+    assert pacing["paced_seconds"] == 19.1
+    assert report["targets"][-1] == {
+        "name": "rate-limited wall time / (calls / allowed rate)",
+        "value": round(99.1 / 9.1, 3),
+        "limit": 1.05,
+        "met": False,
+    }
 
 
 def expected_rows_per_query() -> dict[str, list[int]]:
@@ -60,8 +181,29 @@ def expected_rows_per_query() -> dict[str, list[int]]:
     }
 
 
-def test_tiny_profile_report(tmp_path):
-    report = run_benchmark("tiny", seed=SEED, rate_limited=True, time_scale=50, work_dir=tmp_path)
+@pytest.fixture
+def short_lookback(tmp_path, monkeypatch):
+    """Settings with a 7-day lookback, seen by this process and the benchmark's children."""
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text(yaml.safe_dump({"lookback_days": LOOKBACK_DAYS}), encoding="utf-8")
+    monkeypatch.setenv(SETTINGS_ENV_VAR, str(settings_file))
+    assert load_settings().lookback_days == LOOKBACK_DAYS
+
+
+@pytest.mark.slow
+def test_tiny_profile_report(tmp_path, short_lookback):
+    work_dir = tmp_path / "benchmark"
+    work_dir.mkdir()
+    parent = _FAST_TMP if _FAST_TMP.is_dir() else tmp_path
+    with tempfile.TemporaryDirectory(dir=parent, prefix="moselle-benchmark-") as dagster_dir:
+        report = run_benchmark(
+            "tiny",
+            seed=SEED,
+            rate_limited=True,
+            time_scale=50,
+            work_dir=work_dir,
+            dagster_dir=Path(dagster_dir),
+        )
 
     assert set(report) == {
         "benchmark",

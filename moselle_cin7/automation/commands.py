@@ -87,6 +87,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     resync.add_argument(
         "--wait", action="store_true", help="on a webserver: wait until the backfill finishes"
     )
+    resync.add_argument(
+        "--skip-planning",
+        action="store_true",
+        help="leave the planning outputs as they are (when more re-syncs follow; the next "
+        "daily sync rebuilds them)",
+    )
     _add_launch_arguments(resync)
     resync.set_defaults(handler=command_resync)
 
@@ -196,7 +202,7 @@ def command_resync(args: argparse.Namespace) -> int:
     entities = entity_names(args.entity)
     engine = engine_for(default_database_url())
     ensure_schema(engine)
-    planning_keys = planning_keys_of(defs.get_repository_def())
+    planning_keys = () if args.skip_planning else planning_keys_of(defs.get_repository_def())
     batch = f"resync-{args.entity}-{day_range.first}-{day_range.last}-{now:%Y%m%dT%H%M%SZ}"
     plan = plan_resync(
         entities,

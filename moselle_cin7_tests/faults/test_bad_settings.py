@@ -60,7 +60,7 @@ def test_the_sync_command_names_every_bad_key_and_exits_2(tmp_path):
 
     assert finished.returncode == 2
     assert finished.stdout == ""
-    assert finished.stderr.startswith(f"moselle-cin7: settings file {settings_file} has invalid")
+    assert f"moselle-cin7: settings file {settings_file} has invalid values:" in finished.stderr
     for text in (
         "account_timezone: Value error, unknown IANA time zone 'Mars/Olympus'",
         "lookback_dayz: Extra inputs are not permitted",

@@ -1,10 +1,10 @@
 """The API key never leaves the HTTP session: not into logs, events, metadata, run config, errors,
 the planning database, the Dagster instance's files or what the UI is shown.
 
-The credentials are wired as in production (``EnvVar``s read when a run starts). Four runs use a
-distinctive key: a full sync that succeeds, one that Cin7 answers with 401, one with a wrong key
-(itself distinctive), and one that rides out 5xx answers. Then everything they wrote is searched,
-as bytes, for either key and for the Basic authorization token that carries it.
+The credentials are wired as in production (``EnvVar``s read when a run starts). Three runs: a
+full sync with a distinctive key that succeeds, one with a wrong (also distinctive) key that Cin7
+answers with 401, and one that rides out 5xx answers. Then everything they wrote is searched, as
+bytes, for either key and for the Basic authorization token that carries it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.remote_representation.external_data import RepositorySnap
 
 from moselle_cin7.automation.ranges import DayRange
@@ -86,6 +87,8 @@ def leaks(places: dict[str, bytes]) -> list[str]:
     ]
 
 
+# Building the snapshot the UI reads touches a deprecated schedule property inside Dagster.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_the_api_key_is_nowhere_a_run_writes(
     tmp_path, dagster_instance, monkeypatch, caplog, capfd
 ):
@@ -99,10 +102,6 @@ def test_the_api_key_is_nowhere_a_run_writes(
         monkeypatch.setenv("CIN7_BASE_URL", server.base_url)
         defs = build_definitions(production_resources(server, database_url))
         synced = run_sync(defs, dagster_instance)
-
-        server.faults.add(Fault("*", "status", status=401, times=None))
-        refused = run_sync(defs, dagster_instance, TRANSACTIONS)
-        server.faults.clear()
 
         monkeypatch.setenv("CIN7_API_KEY", WRONG_KEY)
         wrong_key = run_sync(defs, dagster_instance, TRANSACTIONS)
@@ -123,7 +122,6 @@ def test_the_api_key_is_nowhere_a_run_writes(
         }
 
     assert synced.success
-    assert not refused.success and "HTTP 401" in step_failures(refused)["cin7_sales_orders"]
     assert not wrong_key.success
     assert "HTTP 401" in step_failures(wrong_key)["cin7_sales_orders"]
     assert retried.success
@@ -132,7 +130,7 @@ def test_the_api_key_is_nowhere_a_run_writes(
     engine_for(database_url).dispose()
     places.update(files_under(tmp_path))
     places.update(files_under(Path(dagster_instance.root_directory)))
-    for result in (synced, refused, wrong_key, retried):
+    for result in (synced, wrong_key, retried):
         run = dagster_instance.get_run_by_id(result.run_id)
         places[f"run {result.run_id}"] = dg.serialize_value(run).encode()
         for number, entry in enumerate(dagster_instance.all_logs(result.run_id)):

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 SEED = 20_251_204
 MAX_RUNS = 50
-MAX_SECONDS = 60
+MAX_SECONDS = 50
 MIN_RUNS = 12
 SPAN = 9  # the soak syncs sub-ranges of [day(SPAN), day(0)]
 
@@ -76,7 +76,7 @@ def retried_fault(rng: random.Random) -> Fault:
 
 
 def fatal_fault(rng: random.Random) -> Fault:
-    endpoint, after = rng.choice(ENDPOINTS), rng.randint(0, 2)
+    endpoint, after = rng.choice(ENDPOINTS), rng.randint(0, 1)
     kind = rng.choice(["500", "401", "403", "daily_cap", "truncated"])
     if kind == "daily_cap":
         return Fault(endpoint, "daily_cap", after=after)
