@@ -153,7 +153,7 @@ def stock_row(option_id: int, code: str, branch_id: int, **levels: float) -> dic
 
 @dataclass
 class Harness:
-    """A sandbox serving ``account`` and a fresh planning database, synced with real Dagster runs."""
+    """A sandbox serving ``account`` and a fresh planning database, synced by real Dagster runs."""
 
     tmp_path: Path
     account: SandboxAccount

@@ -69,4 +69,4 @@ def test_filter_literal_has_no_fraction_and_a_z():
     moment = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=AUCKLAND)
     assert format_cin7_filter(moment) == "2026-01-01T14:04:05Z"
     with pytest.raises(ValueError, match="timezone-aware"):
-        format_cin7_filter(datetime(2026, 1, 2))  # noqa: DTZ001
+        format_cin7_filter(datetime(2026, 1, 2))

@@ -104,6 +104,10 @@ def wait_until_loaded(webserver: DagsterWebserver, process: subprocess.Popen, lo
     pytest.fail(f"dagster dev did not load in {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
+def lines_of(harness) -> dict[int, float]:
+    return {row["cin7_line_id"]: row["quantity"] for row in harness.rows("sales_order_lines")}
+
+
 @pytest.mark.slow
 def test_a_backfill_launched_through_graphql_updates_the_data(
     harness, tmp_path, monkeypatch, capsys
@@ -116,8 +120,7 @@ def test_a_backfill_launched_through_graphql_updates_the_data(
         lineItems=[{**line("JKT-M", 7, id=9002), "transactionId": 102}],
         modifiedDate=stamp_now(),
     )
-    lines = {row["cin7_line_id"]: row["quantity"] for row in harness.rows("sales_order_lines")}
-    assert lines[9002] == 1
+    assert lines_of(harness)[9002] == 1
 
     port = free_port()
     process = start_dagster_dev(tmp_path, harness, port)
@@ -136,12 +139,14 @@ def test_a_backfill_launched_through_graphql_updates_the_data(
         )  # fmt: skip
         # Without the planning outputs the backfill needs one daemon iteration (30 s) less.
         assert args.handler(args) == 0, (tmp_path / "dagster_dev.log").read_text()[-3000:]
+        assert lines_of(harness)[9002] == 7
+
+        # "Sync now" from the command line launches the sync_now job the UI shows.
+        args = build_parser().parse_args(["sync-now", "--webserver", webserver.url])
+        assert args.handler(args) == 0
     finally:
         stop(process)
 
     output = capsys.readouterr().out
     assert "Backfill " in output and ": COMPLETED_SUCCESS" in output
-    lines = {row["cin7_line_id"]: row["quantity"] for row in harness.rows("sales_order_lines")}
-    assert lines[9002] == 7
-    # The runs were the webserver's, on its own instance: the sandbox saw one query per run.
-    assert [entry.endpoint for entry in harness.server.request_log][-1] == "SalesOrders"
+    assert "sync_now run " in output and " launched: " in output
