@@ -9,7 +9,7 @@ import dagster as dg
 
 from moselle_cin7.automation.backfills import with_chunked_backfills
 from moselle_cin7.automation.jobs import daily_sync_job, sync_now_job
-from moselle_cin7.automation.schedules import daily_sync_schedule
+from moselle_cin7.automation.schedules import daily_sync_schedule, data_freshness_schedule
 from moselle_cin7.automation.sensors import (
     cin7_change_sensor,
     planning_after_sync,
@@ -20,7 +20,7 @@ from moselle_cin7.db.engine import DATABASE_URL_ENV_VAR, PlanningDatabase, defau
 from moselle_cin7.ingestion.assets import raw_assets
 from moselle_cin7.mapping.assets import model_assets
 from moselle_cin7.planning.assets import planning_assets
-from moselle_cin7.quality.checks import quality_checks
+from moselle_cin7.quality.checks import data_freshness_job, quality_checks
 from moselle_cin7.settings import load_settings
 
 CIN7_BASE_URL_ENV_VAR = "CIN7_BASE_URL"
@@ -53,8 +53,8 @@ def build_definitions(resources: dict[str, Any] | None = None) -> dg.Definitions
         ),
         # Blocking checks (ERROR) skip what is downstream of a bad asset; see quality/checks.py.
         asset_checks=quality_checks,
-        jobs=[daily_sync_job, sync_now_job],
-        schedules=[daily_sync_schedule],
+        jobs=[daily_sync_job, sync_now_job, data_freshness_job],
+        schedules=[daily_sync_schedule, data_freshness_schedule],
         sensors=[cin7_change_sensor, sync_now_launcher, planning_after_sync],
         resources=resources if resources is not None else build_resources(),
         # Cin7 allows one call stream per API connection: the assets of a run take turns rather

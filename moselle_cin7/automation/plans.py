@@ -31,6 +31,7 @@ from moselle_cin7.automation.selections import (
     SNAPSHOT_ASSETS,
     transaction_asset_keys,
 )
+from moselle_cin7.quality.checks import MODEL_GATE_CHECK_KEYS
 from moselle_cin7.settings import Settings
 from moselle_cin7.timeutil import days_window_utc
 
@@ -159,6 +160,9 @@ def planning_run_request(
         run_key=run_key,
         tags=tags,
         asset_selection=[dg.AssetKey.from_user_string(key) for key in planning_keys],
+        # The model tables' blocking checks run again first: a table that failed one in a sync
+        # run of the batch is then not planned from here either.
+        asset_check_keys=MODEL_GATE_CHECK_KEYS,
     )
 
 

@@ -18,6 +18,7 @@ from moselle_cin7.automation.ranges import EmptyRange
 from moselle_cin7.automation.selections import planning_keys_of
 from moselle_cin7.db.engine import PlanningDatabase
 from moselle_cin7.ingestion.partitions import last_complete_day
+from moselle_cin7.quality.checks import data_freshness_job
 from moselle_cin7.settings import Settings, load_settings
 from moselle_cin7.timeutil import utc_now
 
@@ -90,3 +91,19 @@ def build_daily_sync_schedule(settings: Settings) -> dg.ScheduleDefinition:
 
 
 daily_sync_schedule = build_daily_sync_schedule(load_settings())
+
+
+def build_data_freshness_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    """Hourly freshness checks, apart from the syncs they judge (inside a sync they always pass)."""
+    return dg.ScheduleDefinition(
+        name="data_freshness_schedule",
+        job=data_freshness_job,
+        cron_schedule="0 * * * *",
+        execution_timezone=settings.account_timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every hour: fails the synced_recently check of any Cin7 entity whose last "
+        "successful sync is older than quality.freshness_hours.",
+    )
+
+
+data_freshness_schedule = build_data_freshness_schedule(load_settings())
