@@ -384,6 +384,7 @@ def run_pipeline(
     time_scale: float | None = None,
     memory_limit_bytes: int | None = None,
     dagster_dir: Path | None = None,
+    warm_days: int = 0,
 ) -> PipelineRun:
     """Run the daily sync in a child process against ``base_url``; its peak RSS is its own.
 
@@ -402,6 +403,7 @@ def run_pipeline(
         "time_scale": time_scale,
         "result_path": str(run_dir / "result.json"),
         "memory_limit_bytes": memory_limit_bytes,
+        "warm_days": warm_days,
     }
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -465,12 +467,22 @@ def _child_run(config_path: Path) -> int:
     # The schema is created before the clock starts: a real deployment has it already.
     engine = planning_db.get_engine()
 
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with dg.DagsterInstance.get() as instance:
+        warm_days = int(config.get("warm_days") or 0)
+        if warm_days:
+            # A first, untimed sync fills the database; the snapshots of the days before are
+            # copies of its snapshot, as weeks of daily syncs would have left them.
+            warm_up = job.execute_in_process(
+                instance=instance, tags=day_range.tags(), run_config=run_config
+            )
+            seed_snapshot_days(engine, warm_days)
+            logger.info("warm-up run %s; %d snapshot days seeded", warm_up.run_id, warm_days)
         started = time.monotonic()
         result = job.execute_in_process(
             instance=instance,
             tags=day_range.tags(),
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config=run_config,
             raise_on_error=False,
         )
         wall_seconds = time.monotonic() - started
@@ -486,10 +498,12 @@ def _child_run(config_path: Path) -> int:
             table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             for table in schema.metadata.sorted_tables
         }
+        raw_stock = schema.raw_stock
+        newest = sa.select(sa.func.max(raw_stock.c.partition_day)).scalar_subquery()
         stock_by_branch = conn.execute(
-            sa.select(schema.raw_stock.c.branch_id, sa.func.count()).group_by(
-                schema.raw_stock.c.branch_id
-            )
+            sa.select(raw_stock.c.branch_id, sa.func.count())
+            .where(raw_stock.c.partition_day == newest)
+            .group_by(raw_stock.c.branch_id)
         ).all()
 
     failures = [
@@ -513,6 +527,35 @@ def _child_run(config_path: Path) -> int:
     )
     Path(config["result_path"]).write_text(json.dumps(asdict(measured)), encoding="utf-8")
     return 0
+
+
+def seed_snapshot_days(engine: Any, days: int) -> None:
+    """Copy the newest stock snapshot (raw and mapped) to the ``days - 1`` days before it.
+
+    SQLite only. The copies keep their sync and mapping times, so the next run finds them up to
+    date and re-maps only the day it reads again.
+    """
+    from moselle_cin7.db import schema
+
+    if engine.dialect.name != "sqlite":
+        raise ValueError("seeding snapshot days is written for SQLite planning databases")
+    with engine.begin() as conn:
+        for table, day_column in (
+            (schema.raw_stock, "partition_day"),
+            (schema.inventory, "snapshot_date"),
+        ):
+            names = [column.name for column in table.c]
+            shifted = [
+                f"date({name}, '-' || back.k || ' days')" if name == day_column else name
+                for name in names
+            ]
+            conn.exec_driver_sql(
+                f"WITH RECURSIVE back(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM back "
+                f"WHERE k < {int(days) - 1}) "
+                f"INSERT INTO {table.name} ({', '.join(names)}) "
+                f"SELECT {', '.join(shifted)} FROM {table.name}, back "
+                f"WHERE {day_column} = (SELECT max({day_column}) FROM {table.name})"
+            )
 
 
 def _steps(records: Sequence[Any]) -> dict[str, dict[str, Any]]:
@@ -594,6 +637,7 @@ def build_report(
     run: PipelineRun,
     rate_limited: PipelineRun | None = None,
     time_scale: float | None = None,
+    warm_days: int = 0,
 ) -> dict[str, Any]:
     """The benchmark's findings as plain JSON-ready data (see the module docstring).
 
@@ -611,6 +655,9 @@ def build_report(
             "seed": seed,
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "day_range": run.day_range,
+            # 0: the timed run starts from an empty database; N: from one holding N days of
+            # stock snapshots (the rate-limited run always starts empty).
+            "warm_days": warm_days,
             "machine": {
                 "cpus": os.cpu_count(),
                 "platform": platform.platform(),
@@ -722,12 +769,12 @@ def _processing(
     fetch_seconds = sum(metadata.get("fetch_seconds", 0.0) for metadata in raw)
     answer_seconds = sum(metadata.get("api_response_seconds", 0.0) for metadata in raw)
     write_seconds = sum(metadata.get("write_seconds", 0.0) for metadata in raw)
-    raw_rows = sum(
+    # Rows this run fetched: stock of its snapshot day only (a warm database holds more days).
+    raw_rows = sum(run.stock_rows_by_branch.values()) + sum(
         run.stored_rows.get(table, 0)
         for table in (
             "raw_branches",
             "raw_products",
-            "raw_stock",
             "raw_sales_orders",
             "raw_purchase_orders",
             "raw_branch_transfers",
@@ -944,6 +991,7 @@ def run_benchmark(
     memory_limit_bytes: int | None = DEFAULT_MEMORY_LIMIT_BYTES,
     dagster_dir: Path | None = None,
     baseline: bool = True,
+    warm_days: int = 0,
 ) -> dict[str, Any]:
     """Run the whole benchmark and return its report (see ``build_report``).
 
@@ -969,6 +1017,7 @@ def run_benchmark(
                 "unlimited",
                 memory_limit_bytes=memory_limit_bytes,
                 dagster_dir=dagster_dir,
+                warm_days=warm_days,
             )
             logger.info("daily sync, rate limit off: %.1f s", run.wall_seconds)
         paced = None
@@ -994,6 +1043,7 @@ def run_benchmark(
             run=run,
             rate_limited=paced,
             time_scale=time_scale if rate_limited else None,
+            warm_days=warm_days,
         )
     finally:
         if owned:
@@ -1037,6 +1087,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the bare paging baseline (the minimum of calls then counts the stored rows)",
     )
+    parser.add_argument(
+        "--warm-days",
+        type=int,
+        default=0,
+        help="measure a daily run on a warm database: sync once untimed, copy its stock snapshot "
+        "to this many days (the forecast window is 56), then time the next sync. Large: about "
+        "250 MB of disk per day",
+    )
     parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     return parser
 
@@ -1064,6 +1122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work_dir=args.work_dir.resolve() if args.work_dir else None,
         memory_limit_bytes=int(args.memory_limit_gb * 1024**3) or None,
         baseline=not args.no_baseline,
+        warm_days=args.warm_days,
     )
     if args.report is not None:
         args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -8,14 +8,24 @@ partition day) and keeps the Dagster instances on a tmpfs, as the other tests do
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from moselle_cin7.automation.ranges import lookback_range
-from moselle_cin7.benchmark import PipelineRun, build_report, minimum_calls, render, run_benchmark
+from moselle_cin7.benchmark import (
+    PipelineRun,
+    build_report,
+    minimum_calls,
+    render,
+    run_benchmark,
+    seed_snapshot_days,
+)
+from moselle_cin7.db import schema
+from moselle_cin7.db.engine import engine_for, ensure_schema
 from moselle_cin7.sandbox import generate_account
 from moselle_cin7.settings import SETTINGS_ENV_VAR, load_settings
 from moselle_cin7.timeutil import days_window_utc, parse_cin7_datetime, utc_now
@@ -143,6 +153,44 @@ def test_rate_limited_figures_against_the_ideal():
         "limit": 1.05,
         "met": False,
     }
+
+
+def test_seeded_snapshot_days_copy_the_newest_snapshot_backwards(tmp_path):
+    engine = engine_for(f"sqlite:///{tmp_path / 'planning.sqlite'}")
+    ensure_schema(engine)
+    synced = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
+    newest, older = date(2026, 12, 3), date(2026, 11, 1)
+    stock = {"productOptionId": 11, "branchId": 3, "available": 4.0}
+    with engine.begin() as conn:
+        conn.execute(
+            schema.raw_stock.insert(),
+            [
+                {"product_option_id": 11, "branch_id": 3, "partition_day": day,
+                 "modified_date": None, "payload": stock, "synced_at": synced, "run_id": "r"}
+                for day in (newest, older)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            schema.inventory.insert(),
+            {"snapshot_date": newest, "cin7_option_id": 11, "warehouse_id": 3, "sku": "A",
+             "available": 4.0, "incoming": 0.0, "on_hand": 4.0, "open_sales": 0.0,
+             "holding": 0.0, "mapped_at": synced + timedelta(minutes=5), "mapping_issue": None},
+        )  # fmt: skip
+
+    seed_snapshot_days(engine, 3)
+
+    with engine.connect() as conn:
+        raw_days = conn.execute(
+            sa.select(schema.raw_stock.c.partition_day).order_by(schema.raw_stock.c.partition_day)
+        ).scalars()
+        mapped = conn.execute(
+            sa.select(schema.inventory.c.snapshot_date, schema.inventory.c.available).order_by(
+                schema.inventory.c.snapshot_date
+            )
+        ).all()
+    # Only the newest snapshot is copied, to the two days before it.
+    assert list(raw_days) == [older, date(2026, 12, 1), date(2026, 12, 2), newest]
+    assert mapped == [(date(2026, 12, 1), 4.0), (date(2026, 12, 2), 4.0), (newest, 4.0)]
 
 
 def expected_rows_per_query() -> dict[str, list[int]]:

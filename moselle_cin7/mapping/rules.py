@@ -309,6 +309,14 @@ def _optional_number(value: Any) -> float | None:
 _KNOWN_PO_STATUSES = {"draft", "approved", "void"}
 
 
+def _received_in_full(line: Mapping[str, Any]) -> bool:
+    """Whether a PO line's received quantity reaches the ordered one; never for an ordered
+    quantity that cannot be read, as nothing says the goods came."""
+    ordered, ordered_issue = _quantity(line.get("qty"), "quantity")
+    received, _ = _quantity(line.get("qtyShipped"), "received quantity", required=False)
+    return ordered_issue is None and received >= ordered
+
+
 def purchase_order_status(order: Mapping[str, Any]) -> tuple[str, str | None]:
     """Moselle's status of a Cin7 purchase order, with an issue for an unknown Cin7 status.
 
@@ -321,10 +329,7 @@ def purchase_order_status(order: Mapping[str, Any]) -> tuple[str, str | None]:
     if status == "draft":
         return DRAFT, None
     lines = order.get("lineItems") or []
-    received_all = bool(lines) and all(
-        _quantity(line.get("qtyShipped"), "received")[0] >= _quantity(line.get("qty"), "qty")[0]
-        for line in lines
-    )
+    received_all = bool(lines) and all(_received_in_full(line) for line in lines)
     if order.get("fullyReceivedDate") or received_all:
         return DELIVERED, None
     issue = None

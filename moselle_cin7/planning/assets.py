@@ -108,7 +108,7 @@ def planning_tables(
         model_tables = read_model_tables(conn, today, settings)
     context.log.info(
         f"Planning from {today}: {len(model_tables['sales_order_lines'])} sales lines, "
-        f"{len(model_tables['inventory'])} snapshot rows, "
+        f"{len(model_tables['inventory'])} stockout days in the snapshots, "
         f"{len(model_tables['purchase_orders'])} purchase orders, "
         f"{len(model_tables['transfers'])} transfers read"
     )
@@ -223,8 +223,10 @@ def read_model_tables(conn: Connection, today: date, settings: Settings) -> dict
     """The planning model rows the four computations need, read in one connection.
 
     Sales and stock snapshots are read for the forecast window ``[today - forecast_window_days,
-    today)`` only. Orders are read if open or if any of their days falls within the recent-closed
-    window; the computation applies the exact rule.
+    today)`` only, and of the snapshots only the stockout days (``inventory``: per SKU, warehouse
+    and day, the summed available where it is at or below zero). Orders are read if open or if
+    any of their days falls within the recent-closed window; the computation applies the exact
+    rule.
     """
     planning = settings.planning
     window_start = today - timedelta(days=planning.forecast_window_days)
@@ -245,11 +247,22 @@ def read_model_tables(conn: Connection, today: date, settings: Settings) -> dict
 
     stock = schema.inventory
     stock_columns = (stock.c.snapshot_date, stock.c.sku, stock.c.warehouse_id, stock.c.available)
+    # The forecast uses the window's snapshots only to find stockout days: a SKU's summed
+    # available at a warehouse on a day at or below zero (see forecast._stockout_days). Only those
+    # (SKU, warehouse, day) sums are read: once the daily syncs have stored weeks of snapshots, the
+    # window holds every SKU at every warehouse for every day, tens of millions of rows on a large
+    # account, nearly all of them in stock.
+    summed_available = sa.func.sum(stock.c.available).label("available")
     inventory = _read(
         conn,
-        sa.select(*stock_columns).where(
-            stock.c.snapshot_date >= window_start, stock.c.snapshot_date < today
-        ),
+        sa.select(stock.c.snapshot_date, stock.c.sku, stock.c.warehouse_id, summed_available)
+        .where(
+            stock.c.snapshot_date >= window_start,
+            stock.c.snapshot_date < today,
+            stock.c.sku.is_not(None),
+        )
+        .group_by(stock.c.snapshot_date, stock.c.sku, stock.c.warehouse_id)
+        .having(summed_available <= 0),
     )
     latest_day = sa.select(sa.func.max(stock.c.snapshot_date)).where(stock.c.snapshot_date <= today)
     inventory_latest = _read(

@@ -247,13 +247,17 @@ def quarantined(harness) -> dict[str, str]:
     return {f"{name} {key}": reason for name, key, reason in rows}
 
 
-def test_bad_dates_are_stored_held_back_by_the_gate_and_kept_with_the_reason(synced):
-    mapped = ("sales_order_lines", "purchase_orders", "transfers")
+def test_bad_dates_and_quantities_are_held_back_by_the_gate_and_kept_with_the_reason(synced):
+    mapped = ("sales_order_lines", "purchase_orders", "purchase_order_lines", "transfers")
     before = {table: table_rows(synced, table) for table in mapped}
     bad_invoice = unreadable_instant(day(3))
     synced.account.update("SalesOrders", 104, invoiceDate=bad_invoice)
     synced.account.update("PurchaseOrders", 202, estimatedDeliveryDate="31/12/2026")
+    po_line = synced.account.get("PurchaseOrders", 201)["lineItems"][0]
+    synced.account.update("PurchaseOrders", 201, lineItems=[{**po_line, "qty": "10 boxes"}])
     synced.account.update("BranchTransfers", 302, dispatchedDate="2026-13-01T00:00:00Z")
+    transfer_line = synced.account.get("BranchTransfers", 301)["lineItems"][0]
+    synced.account.update("BranchTransfers", 301, lineItems=[{**transfer_line, "qty": "two"}])
 
     result = synced.sync(FIRST, LAST, selection=TRANSACTIONS, raise_on_error=False)
 
@@ -278,6 +282,7 @@ def test_bad_dates_are_stored_held_back_by_the_gate_and_kept_with_the_reason(syn
     reasons = quarantined(synced)
     assert f"'{bad_invoice}' is not a readable Cin7 date" in reasons["raw_sales_orders cin7_id=104"]
     assert "estimatedDeliveryDate '31/12/2026'" in reasons["raw_purchase_orders cin7_id=202"]
+    assert "qty '10 boxes' is not a finite number" in reasons["raw_purchase_orders cin7_id=201"]
     assert "dispatchedDate '2026-13-01T00:00:00Z'" in reasons["raw_branch_transfers cin7_id=302"]
     assert {table: table_rows(synced, table) for table in mapped} == before
 
@@ -298,6 +303,19 @@ def test_bad_dates_are_stored_held_back_by_the_gate_and_kept_with_the_reason(syn
     assert transfer["mapping_issue"] == (
         "dispatchedDate: unparseable Cin7 date '2026-13-01T00:00:00Z': month must be in 1..12"
     )
+    # Quantities that are not numbers count as 0 and say so (the mapping used to fail on them).
+    po_line = next(
+        r for r in table_rows(synced, "purchase_order_lines") if r["cin7_line_id"] == 9201
+    )
+    assert (po_line["quantity_ordered"], po_line["mapping_issue"]) == (
+        0.0,
+        "quantity '10 boxes' is not a number",
+    )
+    # Nothing says its goods came: the order stays open rather than Delivered.
+    statuses = {r["cin7_order_id"]: r["status"] for r in table_rows(synced, "purchase_orders")}
+    assert statuses[201] == "Active"
+    moved = next(r for r in table_rows(synced, "transfer_lines") if r["cin7_line_id"] == 9301)
+    assert (moved["quantity"], moved["mapping_issue"]) == (0.0, "quantity 'two' is not a number")
 
 
 def test_a_line_without_a_usable_id_stops_its_window_with_a_clear_message(synced):

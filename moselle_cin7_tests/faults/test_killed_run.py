@@ -13,6 +13,7 @@ The hook lives in this test module only; the product has none.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -87,11 +88,13 @@ def start_child(harness, tmp_path: Path) -> subprocess.Popen:
 def wait_for_the_write(child: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + CHILD_SECONDS
     assert child.stdout is not None
-    for output in child.stdout:
+    while (remaining := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([child.stdout], [], [], remaining)
+        output = child.stdout.readline() if ready else ""
+        if not output:  # no word in time, or the child ended
+            break
         if output.strip() == INSIDE_THE_WRITE:
             return
-        if time.monotonic() > deadline:
-            break
     child.kill()
     child.wait(timeout=10)
     pytest.fail(f"the child never reached the write:\n{log.read_text()[-3000:]}")
