@@ -318,9 +318,14 @@ def _ignore_dagster_beta_warnings() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Other libraries (alembic logs its plugins at import) speak up only for warnings; this
+    # project's own loggers tell what is happening.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("moselle_cin7").setLevel(logging.INFO)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="dagster")
+    _ignore_dagster_beta_warnings()
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
