@@ -30,8 +30,13 @@ CLIENT_RESERVE = 1
 
 
 def query_calls(rows: int, page_size: int = MAX_PAGE_SIZE) -> int:
-    """Calls to page through ``rows`` records: full pages plus the page that ends the scan."""
-    return rows // page_size + 1
+    """Calls to page through ``rows`` records: full pages plus the page that ends the scan.
+
+    When the last page is full, the empty page after it is asked twice (the client confirms an
+    empty page that follows a full one), hence one more call.
+    """
+    confirming = 1 if rows and rows % page_size == 0 else 0
+    return rows // page_size + 1 + confirming
 
 
 def stored_rows_per_day(

@@ -22,3 +22,9 @@ def test_freshness_is_checked_every_hour_in_the_account_time_zone():
     assert data_freshness_schedule.cron_schedule == "0 * * * *"
     assert data_freshness_schedule.execution_timezone == "Pacific/Auckland"
     assert data_freshness_schedule.job_name == "data_freshness"
+
+
+def test_call_estimate_counts_the_confirming_call_after_a_full_last_page():
+    from moselle_cin7.automation.budget import query_calls
+
+    assert [query_calls(rows) for rows in (0, 1, 249, 250, 251, 500, 600)] == [1, 1, 1, 3, 2, 4, 3]
