@@ -126,8 +126,42 @@ def test_report_without_baseline_counts_the_minimum_from_stored_rows():
     }
     assert processing["stages"]["outside_steps"]["seconds"] == 100.0 - 70.0
     assert processing["dagster_events"]["estimated_seconds"] == 10.0
-    assert report["real_limits"]["predicted_fetch_seconds"] == 91.0
+    real_limits = report["real_limits"]
+    assert real_limits["predicted_fetch_seconds"] == 91.0
+    # The stock fetch ran from 1 s to 31 s of a 100 s run: 1 s before it and 69 s after it
+    # come on top of the 91 calls at one a second.
+    assert real_limits["after_last_fetch_seconds"] == 69.0
+    assert real_limits["predicted_wall_seconds"] == 1.0 + 91.0 + 69.0
     assert [target["met"] for target in report["targets"]] == [True, True, True]
+
+
+def test_a_pause_between_fetches_costs_only_what_the_minute_window_cannot_make_up():
+    def step(start: float, fetch_seconds: float, name: str) -> dict:
+        metadata = {"fetch_seconds": fetch_seconds, "api_response_seconds": 0.0}
+        return {"start": start, "end": start + fetch_seconds + 5.0, "seconds": fetch_seconds + 5.0,
+                "metadata": {name: metadata}}  # fmt: skip
+
+    run = synthetic_run(
+        wall_seconds=200.0,
+        steps={
+            "cin7_sales_orders": step(1.0, 30.0, "cin7_sales_orders"),
+            # 100 s of processing between the two fetches: 40 s of it is made up afterwards.
+            "cin7_stock": step(131.0, 30.0, "cin7_stock"),
+        },
+    )
+    report = build_report(
+        profile="large",
+        seed=7,
+        sandbox_start_seconds=30.0,
+        baseline=None,
+        baseline_seconds=None,
+        run=run,
+    )
+
+    real_limits = report["real_limits"]
+    assert real_limits["pauses_between_fetches_seconds"] == [100.0]
+    assert real_limits["after_last_fetch_seconds"] == 200.0 - 161.0
+    assert real_limits["predicted_wall_seconds"] == 1.0 + 91.0 + (100.0 - 40.0) + 39.0
 
 
 def test_rate_limited_figures_against_the_ideal():
@@ -147,6 +181,9 @@ def test_rate_limited_figures_against_the_ideal():
     assert pacing["ratio"] == round(99.1 / 9.1, 3)
     # Less the 80 s processing measured without limits, the fetching took 19.1 s.
     assert pacing["paced_seconds"] == 19.1
+    # Inside the Cin7 sessions (the stock step's fetch_seconds): 30 s.
+    assert pacing["fetch_seconds"] == 30.0
+    assert pacing["fetch_ratio"] == round(30.0 / 9.1, 3)
     assert report["targets"][-1] == {
         "name": "rate-limited wall time / (calls / allowed rate)",
         "value": round(99.1 / 9.1, 3),

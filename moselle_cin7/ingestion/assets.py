@@ -39,7 +39,7 @@ RAW_GROUP = "cin7_raw"
 CIN7_POOL = "cin7_api"
 ONE_DAY = timedelta(days=1)
 # The Cin7 session's page lines reach the run's event log at most this often (see _RunLogSample).
-PAGE_LOG_INTERVAL_SECONDS = 1.0
+PAGE_LOG_INTERVAL_SECONDS = 5.0
 
 
 class SnapshotNotAvailable(dg.Failure):
@@ -69,9 +69,10 @@ class _RunLogSample:
 
     Each line written to ``context.log`` is an event stored in Dagster's event log, a database
     commit of its own (10-50 ms on SQLite storage): two lines a page made event writes a large
-    part of an unthrottled 3,000-page sync. Under Cin7's limits (one call a second) a page line
-    still reaches the run's log about every page; warnings and errors always do. Lines not sent
-    there still go to the process log through this module's logger.
+    part of a 3,000-page sync whenever Cin7 answers faster than the writes. The run's log gets a
+    progress line every few seconds (every fifth page or so under Cin7's one call a second);
+    warnings and errors always. Every line still goes to the process log through this module's
+    logger.
     """
 
     def __init__(
