@@ -68,7 +68,7 @@ class Table:
         self._nested: dict[str, str] = {}
         self._nested_position: dict[str, int] = {}
         self._indexes: dict[str, tuple[list[Any], list[Key]]] = {}
-        self._results: OrderedDict[Any, list[Key]] = OrderedDict()
+        self._results: OrderedDict[Any, Any] = OrderedDict()
         self.register_fields(DOCUMENTED_FIELDS[endpoint])
         self.register_nested_fields(DOCUMENTED_NESTED_FIELDS.get(endpoint, ()))
 
@@ -221,13 +221,13 @@ class Table:
         start, end = bisect_range(values, low, low_inclusive, high, high_inclusive)
         return keys[start:end]
 
-    def cached_result(self, cache_key: Any) -> list[Key] | None:
+    def cached_result(self, cache_key: Any) -> Any:
         keys = self._results.get(cache_key)
         if keys is not None:
             self._results.move_to_end(cache_key)
         return keys
 
-    def remember_result(self, cache_key: Any, keys: list[Key]) -> None:
+    def remember_result(self, cache_key: Any, keys: Any) -> None:
         self._results[cache_key] = keys
         while len(self._results) > _RESULT_CACHE_SIZE:
             self._results.popitem(last=False)

@@ -60,6 +60,23 @@ class ListQuery:
     page: int
     rows: int
     projection: tuple[tuple[str, tuple[str, ...] | None], ...] | None
+    # Set when the call is the next page of a keyset scan (see ``_keyset_resume``).
+    keyset: KeysetResume | None = None
+
+
+@dataclass(frozen=True)
+class KeysetResume:
+    """``<base filter> AND key > last ORDER BY key ASC``: a keyset scan's next page.
+
+    Ordered by ``key`` alone, the rows past ``last`` are a tail of the base filter's answer, so the
+    base answer is worked out once per scan and each page starts where ``last`` falls in it,
+    instead of filtering the whole table again for every page.
+    """
+
+    base_text: str
+    base_predicate: Predicate | None
+    base_bounds: tuple[str, Any, bool, Any, bool] | None
+    start_value: tuple
 
 
 # --------------------------------------------------------------------------- paging
@@ -714,32 +731,72 @@ def parse_list_query(params: dict[str, str], table: Table, rules: QueryRules) ->
     order = parse_order(order_text, table, rules) if order_text else ()
     fields_text = (params.get("fields") or "").strip()
     projection = parse_fields(fields_text, table) if fields_text else None
-    return ListQuery(where_text, order_text, predicate, bounds, order, page, rows, projection)
+    keyset = _keyset_resume(tree, order, table, rules) if where_text else None
+    return ListQuery(
+        where_text, order_text, predicate, bounds, order, page, rows, projection, keyset
+    )
+
+
+def _keyset_resume(
+    tree: tuple, order: tuple[tuple[str, bool], ...], table: Table, rules: QueryRules
+) -> KeysetResume | None:
+    """The keyset shape of a call, if it has one: a top-level AND whose last term is
+    ``key > number`` (or ``>=``) on a plain field, with the answer ordered by that field alone,
+    ascending."""
+    if len(order) != 1 or order[0][1]:
+        return None
+    conjuncts = list(tree[1]) if tree[0] == "and" else [tree]
+    last = conjuncts[-1]
+    if last[0] != "cmp" or last[2] not in (">", ">=") or last[3][0] != "number":
+        return None
+    field = table.header_field(last[1])
+    if field is None or field != order[0][0] or is_date_field(field):
+        return None
+    base = conjuncts[:-1]
+    base_tree = None if not base else base[0] if len(base) == 1 else ("and", base)
+    return KeysetResume(
+        base_text=repr(base_tree),
+        base_predicate=None if base_tree is None else _Evaluator(table, rules).compile(base_tree),
+        base_bounds=None if base_tree is None else _range_bounds(base_tree, table),
+        start_value=sort_value(last[3][1], rules.case_insensitive_text),
+    )
 
 
 def matching_keys(table: Table, query: ListQuery, rules: QueryRules) -> list[Any]:
     """Keys of every matching row in answer order; remembered until the table changes, so paging
     through a large result costs one evaluation."""
-    cache_key = (query.where_text, query.order, rules)
+    return _matching_keys(
+        table, query.where_text, query.predicate, query.bounds, query.order, rules
+    )
+
+
+def _matching_keys(
+    table: Table,
+    where_text: str,
+    predicate: Predicate | None,
+    bounds: tuple[str, Any, bool, Any, bool] | None,
+    order: tuple[tuple[str, bool], ...],
+    rules: QueryRules,
+) -> list[Any]:
+    cache_key = (where_text, order, rules)
     cached = table.cached_result(cache_key)
     if cached is not None:
         return cached
 
-    if query.bounds is not None:
-        candidates: Iterable[Any] = table.keys_in_range(*query.bounds)
+    if bounds is not None:
+        candidates: Iterable[Any] = table.keys_in_range(*bounds)
     else:
         candidates = table.rows.keys()
     rows = table.rows
-    if query.predicate is None:
+    if predicate is None:
         keys = list(candidates)
     else:
-        predicate = query.predicate
         keys = [key for key in candidates if predicate(rows[key]) is True]
 
-    if query.order:
+    if order:
         # Ties keep ascending key order; each term is a stable sort, the last term applied first.
         keys.sort()
-        for field, descending in reversed(query.order):
+        for field, descending in reversed(order):
             keys.sort(
                 key=table.sort_key_getter(field, rules.case_insensitive_text), reverse=descending
             )
@@ -752,10 +809,49 @@ def matching_keys(table: Table, query: ListQuery, rules: QueryRules) -> list[Any
 
 
 def run_list_query(table: Table, query: ListQuery, rules: QueryRules) -> list[dict[str, Any]]:
-    keys = matching_keys(table, query, rules)
-    start = (query.page - 1) * query.rows
-    page_keys = keys[start : start + query.rows]
+    if query.keyset is not None:
+        page_keys = _keyset_page(table, query, rules)
+    else:
+        keys = matching_keys(table, query, rules)
+        start = (query.page - 1) * query.rows
+        page_keys = keys[start : start + query.rows]
     return [project(table.materialize(table.rows[key]), query.projection) for key in page_keys]
+
+
+def _keyset_page(table: Table, query: ListQuery, rules: QueryRules) -> list[Any]:
+    """The page of a keyset call, read from the tail of its base answer (see ``KeysetResume``).
+
+    Every candidate still passes the call's whole filter, so the page is the one a full
+    evaluation gives: rows before the tail sort at or below ``last`` and fail ``key > last``.
+    """
+    resume = query.keyset
+    assert resume is not None and query.predicate is not None
+    field = query.order[0][0]
+    cache_key = ("keyset", resume.base_text, field, rules)
+    cached = table.cached_result(cache_key)
+    if cached is None:
+        keys = _matching_keys(
+            table, resume.base_text, resume.base_predicate, resume.base_bounds, query.order, rules
+        )
+        sort_key = table.sort_key_getter(field, rules.case_insensitive_text)
+        cached = [keys, [sort_key(key) for key in keys]]
+        table.remember_result(cache_key, cached)
+    keys, values = cached
+    skip = (query.page - 1) * query.rows
+    page_keys: list[Any] = []
+    rows = table.rows
+    predicate = query.predicate
+    for position in range(bisect_left(values, resume.start_value), len(keys)):
+        key = keys[position]
+        if predicate(rows[key]) is not True:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        page_keys.append(key)
+        if len(page_keys) == query.rows:
+            break
+    return page_keys
 
 
 def bisect_range(
