@@ -32,7 +32,7 @@ from moselle_cin7.mapping import assets as model
 from moselle_cin7.planning.forecast import build_demand_forecast
 from moselle_cin7.planning.frames import CLOSED_STATUSES, OPEN_STATUSES
 from moselle_cin7.planning.outlook import build_stock_outlook, top_stockout_risks
-from moselle_cin7.planning.projection import build_projected_stock
+from moselle_cin7.planning.projection import build_projected_stock, moving_pairs
 from moselle_cin7.planning.replenishment import build_replenishment_orders
 from moselle_cin7.settings import Settings, load_settings
 from moselle_cin7.timeutil import business_day, utc_now
@@ -76,7 +76,8 @@ class PlanningConfig(dg.Config):
         dg.AssetSpec(
             "projected_stock",
             description="Available stock per SKU, warehouse and day: today's available plus "
-            "arrivals, minus draft transfers out and forecast demand.",
+            "arrivals, minus draft transfers out and forecast demand. Only pairs whose stock "
+            "moves within the horizon have rows; the others stay at stock_outlook.available_now.",
             group_name=PLANNING_GROUP,
             deps=["replenishment_orders", "demand_forecast", model.inventory],
             kinds={"sql"},
@@ -130,6 +131,7 @@ def planning_tables(
     )
     written = dict.fromkeys((table.name for table in tables), 0)
     pair_methods: dict[str, int] = {}
+    flat_pairs = 0
     outlook_blocks = []
     with engine.begin() as conn:
         for table in tables:
@@ -158,6 +160,11 @@ def planning_tables(
             enabled = model_tables["enabled_warehouse_ids"]
             projected_stock = projected_stock[projected_stock["warehouse_id"].isin(enabled)]
             outlook_block = build_stock_outlook(projected_stock)
+            # The outlook has every pair; the daily rows only the pairs whose stock moves.
+            flat_pairs += len(outlook_block)
+            projected_stock = moving_pairs(projected_stock)
+            # Each pair has one row per day of the horizon.
+            flat_pairs -= len(projected_stock) // planning.horizon_days
             for table, frame in (
                 (schema.demand_forecast, demand_forecast),
                 (schema.projected_stock, projected_stock),
@@ -197,6 +204,7 @@ def planning_tables(
             "dagster/row_count": written["projected_stock"],
             "plan_start_day": str(today),
             "horizon_days": planning.horizon_days,
+            "flat_pairs_without_rows": flat_pairs,
         },
     )
     yield dg.MaterializeResult(
@@ -359,10 +367,38 @@ def sku_blocks(
 
 def write_frame(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> int:
     """Insert ``frame``'s rows into ``table``, ``WRITE_CHUNK_ROWS`` at a time."""
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(frame), WRITE_CHUNK_ROWS):
-        chunk = _plain_columns(frame.iloc[start : start + WRITE_CHUNK_ROWS])
-        insert_columns(conn, table, {name: values.tolist() for name, values in chunk.items()})
+        part = frame.iloc[start : start + WRITE_CHUNK_ROWS]
+        chunk = _plain_columns(part)
+        ready = []
+        if sqlite:
+            ready = _sqlite_columns(part, chunk)
+        insert_columns(
+            conn,
+            table,
+            {name: values.tolist() for name, values in chunk.items()},
+            sqlite_ready=ready,
+        )
     return len(frame)
+
+
+def _sqlite_columns(frame: pd.DataFrame, columns: dict[str, np.ndarray]) -> list[str]:
+    """Turn ``frame``'s day and boolean columns in ``columns`` into what SQLite stores for them
+    (``'YYYY-MM-DD'`` text, 0 or 1), converted by numpy at once; returns their names."""
+    ready = []
+    for name, values in frame.items():
+        name = str(name)
+        if pd.api.types.is_datetime64_dtype(values.dtype):
+            days = values.to_numpy(dtype="datetime64[D]")
+            text = np.datetime_as_string(days, unit="D").astype(object)
+            text[np.isnat(days)] = None
+            columns[name] = text
+            ready.append(name)
+        elif pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
+            columns[name] = values.to_numpy(dtype=np.int64)
+            ready.append(name)
+    return ready
 
 
 def _read(conn: Connection, query: sa.Select) -> pd.DataFrame:

@@ -217,6 +217,31 @@ def build_projected_stock(
     return projected_stock
 
 
+def moving_pairs(projected_stock: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the pairs whose stock changes within the horizon: forecast demand, an arrival
+    or a draft transfer out on at least one day.
+
+    Every other pair is flat at its starting quantity for the whole horizon, which its
+    ``stock_outlook`` row already says (``available_now``, no demand, no arrival). On a large
+    account most SKU-warehouse pairs are such shelf stock, and their day-by-day rows would be
+    most of the rows written (see the README's Planning section).
+
+    Rows must come as `build_projected_stock` returns them: each pair's days together.
+    """
+    if projected_stock.empty:
+        return projected_stock
+    moves = np.zeros(len(projected_stock), dtype=bool)
+    for name in ("purchase_receipts", "transfers_in", "transfers_out", "forecast_demand"):
+        moves |= projected_stock[name].to_numpy(float) != 0
+    sku = projected_stock["sku"].to_numpy(object)
+    warehouse = projected_stock["warehouse_id"].to_numpy()
+    new_pair = np.r_[True, (sku[1:] != sku[:-1]) | (warehouse[1:] != warehouse[:-1])]
+    starts = np.flatnonzero(new_pair)
+    pair_moves = np.logical_or.reduceat(moves, starts)
+    keep = np.repeat(pair_moves, np.diff(np.r_[starts, len(projected_stock)]))
+    return projected_stock[keep]
+
+
 def _starting_stock(inventory_latest: pd.DataFrame) -> pd.DataFrame:
     """Cin7's ``available`` now per pair; pairs with none (zero) are left to the other sources."""
     snapshot = inventory_latest

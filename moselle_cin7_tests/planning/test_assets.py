@@ -129,6 +129,24 @@ def test_the_four_planning_tables_are_written(planned_database: sa.Engine) -> No
     assert scenario.UNPLANNED_WAREHOUSE not in set(outlook.index.get_level_values(1))
 
 
+def test_a_flat_pair_has_an_outlook_row_and_no_daily_rows(planned_database: sa.Engine) -> None:
+    """LID at A: 9 in stock, no sales, nothing coming or going."""
+    projected = _table(planned_database, schema.projected_stock)
+    outlook = _table(planned_database, schema.stock_outlook).set_index(["sku", "warehouse_id"])
+
+    assert "LID" not in set(projected["sku"])
+    assert outlook.loc[("LID", A), "available_now"] == 9.0
+    assert outlook.loc[("LID", A), "daily_demand"] == 0.0
+    assert pd.isna(outlook.loc[("LID", A), "stockout_date"])
+    assert pd.isna(outlook.loc[("LID", A), "next_incoming_date"])
+    # Every pair that moves keeps all 90 days.
+    sizes = projected.groupby(["sku", "warehouse_id"]).size()
+    moving = [("BOWL", B), ("JAR", A), ("MUG", A), ("MUG", B), ("SPOON", A), ("TEA", A), ("TEA", B)]
+    assert sizes.to_dict() == dict.fromkeys(moving, 90)
+    spoon = projected[projected["sku"] == "SPOON"]
+    assert spoon["purchase_receipts"].sum() > 0
+
+
 def test_projected_rows_reconcile_in_the_database(planned_database: sa.Engine) -> None:
     projected = _table(planned_database, schema.projected_stock)
     mug_at_a = projected[(projected["sku"] == "MUG") & (projected["warehouse_id"] == A)]

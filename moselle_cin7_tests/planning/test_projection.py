@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from moselle_cin7.planning.projection import PROJECTED_STOCK_COLUMNS, build_projected_stock
+from moselle_cin7.planning.projection import (
+    PROJECTED_STOCK_COLUMNS,
+    build_projected_stock,
+    moving_pairs,
+)
 from moselle_cin7.planning.replenishment import build_replenishment_orders
 from moselle_cin7_tests.planning import scenario
 from moselle_cin7_tests.planning.scenario import A, B
@@ -142,6 +146,39 @@ def test_rows_cover_pairs_with_stock_demand_or_movements_in_the_horizon(
     assert projected_stock["projection_date"].iloc[:10].tolist() == list(
         pd.date_range("2026-03-02", "2026-03-11")
     )
+
+
+def test_only_pairs_whose_stock_moves_keep_their_daily_rows(
+    projected_stock: pd.DataFrame,
+) -> None:
+    """LID at A has 9 in stock and nothing else: flat all horizon. TEA at B has no demand but
+    its draft transfer leaves on the first day, so it moves."""
+    kept = moving_pairs(projected_stock)
+    pairs = [tuple(pair) for pair in kept[["sku", "warehouse_id"]].drop_duplicates().to_numpy()]
+
+    assert pairs == [("BOWL", B), ("JAR", A), ("MUG", A), ("MUG", B), ("TEA", A), ("TEA", B)]
+    assert len(kept) == 6 * scenario.SETTINGS.horizon_days
+    lid = projected_stock[projected_stock["sku"] == "LID"]
+    assert set(lid["projected_quantity"]) == {9.0}
+    # Whole pairs are kept, days in order, nothing else changed.
+    pd.testing.assert_frame_equal(kept, projected_stock[projected_stock["sku"] != "LID"])
+
+
+def test_a_pair_moving_on_its_last_day_only_is_kept() -> None:
+    days = pd.date_range("2026-03-02", periods=3)
+    frame = pd.DataFrame(
+        {
+            "sku": ["A"] * 3 + ["A"] * 3 + ["B"] * 3,
+            "warehouse_id": [1] * 3 + [2] * 3 + [1] * 3,
+            "projection_date": list(days) * 3,
+            "purchase_receipts": [0.0] * 9,
+            "transfers_in": [0.0] * 9,
+            "transfers_out": [0.0] * 9,
+            "forecast_demand": [0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        }
+    )
+
+    assert moving_pairs(frame).index.tolist() == [0, 1, 2]
 
 
 def test_each_day_reconciles(projected_stock: pd.DataFrame) -> None:
