@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from dagster import ConfigurableResource
 from sqlalchemy.engine import Engine, make_url
@@ -38,6 +41,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def read_json(text: str | bytes) -> Any:
+    """A stored JSON document, decoded by orjson (a few times faster than ``json`` on the
+    hundreds of thousands of raw payloads a check or a mapping reads), else by ``json``.
+
+    ``json`` takes what orjson refuses and the raw tables may hold: whole numbers beyond 64 bits
+    (an id Cin7 should never send, still stored as sent), ``NaN`` and lone surrogates.
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 @cache
 def engine_for(url: str) -> Engine:
     """One pooled engine per database URL and process."""
@@ -46,10 +62,12 @@ def engine_for(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, json_deserializer=read_json)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, json_deserializer=read_json
+    )
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -524,37 +524,46 @@ def shopify_orders_entered_twice(inputs: CheckInputs) -> Outcome:
 
     shopify_orders: dict[int, dict[str, Any]] = {}
     cin7_orders: dict[int, dict[str, Any]] = {}
-    for order in headers.to_dict(orient="records"):
+    # Only the fields the rules and the findings read: a window holds hundreds of thousands.
+    wanted = ["cin7_id", "reference", "customerOrderNo", "source", "branchId", "isVoid", "status"]
+    for order in headers[[name for name in wanted if name in headers]].to_dict(orient="records"):
         if not live(order):
             continue
         target = shopify_orders if shopify.is_shopify(order) else cin7_orders
         target[int(order["cin7_id"])] = order
 
-    # Counterparts outside the scope: Shopify numbers looked up in customerOrderNo and the other
-    # way round, with SQL filters so only candidate payloads are read. A copy is keyed in within
-    # days of the original, so a ranged run looks SHOPIFY_COPY_DAYS around its range (a run over
-    # the whole table looks everywhere); the filter keeps the lookups off the full history.
-    nearby = sa.true()
+    # Counterparts outside the scope: a copy is keyed in within days of the original, so a ranged
+    # run also reads the SHOPIFY_COPY_DAYS around its range (a run over the whole table has every
+    # order in scope already). One pass reads those days' two numbers with SQL; only the payloads
+    # of orders whose number matches one in scope are read. Matching in Python, not with an IN
+    # list per thousands of numbers, keeps it to one scan of the nearby days.
     if not inputs.scope.whole_table:
         margin = timedelta(days=SHOPIFY_COPY_DAYS)
-        nearby = sa.and_(
+        nearby_outside = sa.and_(
             table.c.partition_day >= inputs.scope.first_day - margin,
             table.c.partition_day < inputs.scope.end_day + margin,
+            sa.not_(inputs.scope.covers(table.c.partition_day)),
         )
-    customer_no = sa.func.lower(sa.func.trim(table.c.payload["customerOrderNo"].as_string()))
-    reference = sa.func.lower(sa.func.trim(table.c.payload["reference"].as_string()))
-    wanted_customer_nos = sorted(
-        {form for order in shopify_orders.values() for form in _shopify_numbers(order)}
-    )
-    wanted_references = sorted(
-        {form for order in cin7_orders.values() for form in _order_number_forms(
-            order.get("customerOrderNo"))}
-    )  # fmt: skip
-    for column, wanted in ((customer_no, wanted_customer_nos), (reference, wanted_references)):
-        for chunk in _chunks(wanted):
-            query = sa.select(table.c.cin7_id, table.c.payload).where(nearby, column.in_(chunk))
+        customer_no = sa.func.lower(sa.func.trim(table.c.payload["customerOrderNo"].as_string()))
+        reference = sa.func.lower(sa.func.trim(table.c.payload["reference"].as_string()))
+        wanted_customer_nos = {
+            form for order in shopify_orders.values() for form in _shopify_numbers(order)
+        }
+        wanted_references = {
+            form
+            for order in cin7_orders.values()
+            for form in _order_number_forms(order.get("customerOrderNo"))
+        }
+        numbers = sa.select(table.c.cin7_id, customer_no, reference).where(nearby_outside)
+        matched = [
+            cin7_id
+            for cin7_id, customer, own in inputs.conn.execute(numbers)
+            if customer in wanted_customer_nos or own in wanted_references
+        ]
+        for chunk in _chunks(matched):
+            query = sa.select(table.c.cin7_id, table.c.payload).where(table.c.cin7_id.in_(chunk))
             for cin7_id, payload in inputs.conn.execute(query):
-                if not live(payload) or cin7_id in shopify_orders or cin7_id in cin7_orders:
+                if not isinstance(payload, dict) or not live(payload):
                     continue
                 target = shopify_orders if shopify.is_shopify(payload) else cin7_orders
                 target[cin7_id] = {"cin7_id": cin7_id, **payload}
