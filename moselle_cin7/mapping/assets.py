@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
 from moselle_cin7.db.postgres import lock_table_for_replace
-from moselle_cin7.db.store import replace_all, replace_window
+from moselle_cin7.db.store import delete_window, insert_rows, replace_all, replace_window
 from moselle_cin7.ingestion.assets import (
     cin7_branches,
     cin7_products,
@@ -29,6 +29,8 @@ from moselle_cin7.settings import load_settings
 from moselle_cin7.timeutil import utc_now
 
 MODEL_GROUP = "planning_model"
+# Stock rows mapped and written at a time (see ``inventory``).
+STOCK_ROWS_PER_SLICE = 50_000
 cin7_sales_orders, cin7_purchase_orders, cin7_branch_transfers = transaction_assets
 
 
@@ -321,25 +323,21 @@ def inventory(
         )
         days = stale_inventory_days(conn, first_day, end_day)
         for day in days:
+            delete_window(conn, schema.inventory, "snapshot_date", day, day + timedelta(days=1))
+            # A large account's snapshot is half a million rows: mapped a slice at a time, its
+            # payloads and rows are never all in memory at once (they took 2 GB).
             payloads = (
-                conn.execute(
-                    sa.select(schema.raw_stock.c.payload).where(
-                        schema.raw_stock.c.partition_day == day
-                    )
+                conn.execution_options(yield_per=STOCK_ROWS_PER_SLICE)
+                .execute(
+                    sa.select(schema.raw_stock.c.payload)
+                    .where(schema.raw_stock.c.partition_day == day)
+                    .order_by(schema.raw_stock.c.product_option_id, schema.raw_stock.c.branch_id)
                 )
                 .scalars()
-                .all()
             )
-            rows = rules.map_stock(payloads, day, enabled, catalogue, mapped_at)
-            replace_window(
-                conn,
-                schema.inventory,
-                day_column="snapshot_date",
-                first_day=day,
-                end_day=day + timedelta(days=1),
-                rows=rows,
-            )
-            written += len(rows)
+            for payload_slice in payloads.partitions():
+                rows = rules.map_stock(payload_slice, day, enabled, catalogue, mapped_at)
+                written += insert_rows(conn, schema.inventory, rows)
     context.log.info(f"Inventory re-mapped for {len(days)} snapshot days: {written} rows")
     return dg.MaterializeResult(
         metadata={

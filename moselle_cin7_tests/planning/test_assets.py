@@ -19,6 +19,8 @@ from moselle_cin7_tests.planning.scenario import A, B
 # Demand per day used to write the sales history: the same rates as the scenario's hand forecast.
 DAILY_SALES = {("MUG", A): 4.0, ("MUG", B): 3.0, ("TEA", A): 1.0, ("JAR", A): 2.0, ("BOWL", B): 1.0}
 SALES_DAYS = 56
+# CUP sells 2 at B on Mondays only: weekday seasonality forecasts 2 on Mondays, 0 on other days.
+MONDAY_SALES = {("CUP", B): 2.0}
 
 
 def _records(frame: pd.DataFrame, **constant: Any) -> list[dict[str, Any]]:
@@ -39,9 +41,19 @@ def _seed(engine: sa.Engine) -> None:
             "quantity": quantity,
         }
         for line_id, ((sku, warehouse_id), quantity, back) in enumerate(
-            (pair, quantity, back)
-            for pair, quantity in DAILY_SALES.items()
-            for back in range(1, SALES_DAYS + 1)
+            [
+                *(
+                    (pair, quantity, back)
+                    for pair, quantity in DAILY_SALES.items()
+                    for back in range(1, SALES_DAYS + 1)
+                ),
+                # 2 March 2026 is a Monday: 7, 14, ... days back are Mondays too.
+                *(
+                    (pair, quantity, back)
+                    for pair, quantity in MONDAY_SALES.items()
+                    for back in range(7, SALES_DAYS + 1, 7)
+                ),
+            ]
         )
     ]
     inventory = scenario.inventory_latest()
@@ -113,8 +125,16 @@ def test_the_four_planning_tables_are_written(planned_database: sa.Engine) -> No
 
     # The scenario's 13 listed lines (its orphan line cannot be stored).
     assert len(replenishment) == 13
-    # 56 days of the same quantity each day: every weekday's mean is that quantity.
-    assert len(forecast) == len(DAILY_SALES) * 90
+    # 56 days of the same quantity each day: every weekday's mean is that quantity. CUP at B
+    # has rows on the 13 Mondays of the 90 days from Monday 2 March only.
+    assert len(forecast) == len(DAILY_SALES) * 90 + 13
+    cup = forecast[forecast["sku"] == "CUP"]
+    assert set(cup["quantity"]) == {2.0}
+    assert {day.weekday() for day in cup["forecast_date"]} == {0}
+    assert (cup["forecast_date"].min(), cup["forecast_date"].max()) == (
+        date(2026, 3, 2),
+        date(2026, 5, 25),
+    )
     assert set(forecast["method"]) == {"weekly_seasonal"}
     mug_at_b = forecast[(forecast["sku"] == "MUG") & (forecast["warehouse_id"] == B)]
     assert set(mug_at_b["quantity"]) == {3.0}
@@ -141,7 +161,10 @@ def test_a_flat_pair_has_an_outlook_row_and_no_daily_rows(planned_database: sa.E
     assert pd.isna(outlook.loc[("LID", A), "next_incoming_date"])
     # Every pair that moves keeps all 90 days.
     sizes = projected.groupby(["sku", "warehouse_id"]).size()
-    moving = [("BOWL", B), ("JAR", A), ("MUG", A), ("MUG", B), ("SPOON", A), ("TEA", A), ("TEA", B)]
+    moving = [
+        *[("BOWL", B), ("CUP", B), ("JAR", A), ("MUG", A), ("MUG", B), ("SPOON", A), ("TEA", A)],
+        ("TEA", B),
+    ]
     assert sizes.to_dict() == dict.fromkeys(moving, 90)
     spoon = projected[projected["sku"] == "SPOON"]
     assert spoon["purchase_receipts"].sum() > 0
