@@ -240,6 +240,22 @@ def test_purchase_orders_transfers_and_inventory(harness):
     assert products["JKT-M"]["cin7_option_id"] == 12
 
 
+def test_inventory_mapped_a_slice_at_a_time_is_the_whole_snapshot(harness, monkeypatch):
+    """Two stock rows a slice: the three planned rows still all arrive, once each."""
+    from moselle_cin7.mapping import assets as mapping_assets
+
+    monkeypatch.setattr(mapping_assets, "STOCK_ROWS_PER_SLICE", 2)
+    assert harness.sync(day(0), day(0)).success
+
+    inventory = harness.rows("inventory", order_by="warehouse_id,cin7_option_id")
+    # available = on hand - open sales: 12 - 2, 5 - 0, -1 - 0.
+    assert [(row["warehouse_id"], row["sku"], row["available"]) for row in inventory] == [
+        (AUCKLAND, "JKT-S", 10),
+        (AUCKLAND, "JKT-M", 5),
+        (CHRISTCHURCH, "BEANIE", -1),
+    ]
+
+
 def test_resync_of_a_range_is_idempotent(harness):
     assert harness.sync(day(12), day(0)).success
     tables = ("raw_sales_orders", "sales_order_lines", "purchase_orders", "transfers", "inventory")
