@@ -131,10 +131,6 @@ class RawSource:
     def stored_keys(self) -> list[str]:
         return [c.name for c in self.key_columns if c.name != "partition_day"]
 
-    @property
-    def payload_fields(self) -> list[str]:
-        return [name for name in self.model.columns if name not in self.stored_keys]
-
 
 RAW_SALES_ORDERS = RawSource(
     schema.raw_sales_orders,
@@ -229,35 +225,40 @@ class CheckInputs:
             query = query.add_columns(table.c.partition_day)
         query = query.order_by(*source.key_columns)
 
-        stored_keys, payload_fields = source.stored_keys, source.payload_fields
+        stored_keys = set(source.stored_keys)
+        header_names = list(source.model.columns)
+        line_names = list(source.nested_model.columns) if source.nested_model is not None else []
+        # Column by column, not a dict per record: a window holds hundreds of thousands of
+        # records and more lines, and these frames are most of what the checks cost.
+        headers: dict[str, list[Any]] = {name: [] for name in header_names}
+        lines: dict[str, list[Any]] = {name: [] for name in [*line_names, "_record", "_position"]}
         keys: list[str] = []
         days: list[date | None] = []
-        header_rows: list[dict[str, Any]] = []
-        line_rows: list[dict[str, Any]] = []
-        for row in self.conn.execute(query).mappings():
+        single_key = key_names[0] if len(key_names) == 1 else None
+        for position, row in enumerate(self.conn.execute(query).mappings()):
             payload = row["payload"] if isinstance(row["payload"], dict) else {}
-            position = len(header_rows)
-            keys.append(record_key(**{name: row[name] for name in key_names}))
+            if single_key is not None:
+                keys.append(f"{single_key}={row[single_key]}")
+            else:
+                keys.append(record_key(**{name: row[name] for name in key_names}))
             days.append(row["partition_day"] if partitioned else None)
-            header_rows.append(
-                {
-                    **{name: row[name] for name in stored_keys},
-                    **{name: payload.get(name) for name in payload_fields},
-                }
-            )
+            for name in header_names:
+                headers[name].append(row[name] if name in stored_keys else payload.get(name))
             nested = payload.get(source.nested_field) if source.nested_field else None
             if isinstance(nested, list):
                 for place, item in enumerate(nested, start=1):
                     item = item if isinstance(item, dict) else {"id": item}
-                    line_rows.append({**item, "_record": position, "_position": place})
+                    for name in line_names:
+                        lines[name].append(item.get(name))
+                    lines["_record"].append(position)
+                    lines["_position"].append(place)
 
-        line_columns = list(source.nested_model.columns) if source.nested_model is not None else []
         return RawRecords(
             source=source,
             keys=keys,
             days=days,
-            headers=models.object_frame(header_rows, list(source.model.columns)),
-            lines=models.object_frame(line_rows, [*line_columns, "_record", "_position"]),
+            headers=pd.DataFrame(headers, columns=header_names, dtype=object),
+            lines=pd.DataFrame(lines, columns=list(lines), dtype=object),
             snapshot_day=snapshot_day,
         )
 
