@@ -250,7 +250,7 @@ def _partition_rows(
             outside += 1
         rows.append(
             {
-                "cin7_id": record["id"],
+                "cin7_id": _raw_id(record, entity.endpoint, first_day, end_day),
                 "partition_day": day,
                 "modified_date": _modified(record),
                 "payload": record,
@@ -259,6 +259,39 @@ def _partition_rows(
             }
         )
     return rows, outside
+
+
+# What the planning database's BIGINT id columns hold.
+_SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
+
+
+class UnstorableRecordError(ValueError):
+    """A Cin7 record whose id the raw table cannot key: its window is not written at all."""
+
+
+def _raw_id(record: Mapping[str, Any], endpoint: str, first_day: date, end_day: date) -> int:
+    """The record's id as the raw table stores it, or an error naming the record and its window.
+
+    Raised before anything is written, so the window keeps what the last good sync stored
+    (the database driver's own overflow error names neither the record nor the window).
+    """
+    value = record.get("id")
+    reference = record.get("reference")
+    where = f"{endpoint} id {value!r}" + (f" ({reference})" if reference else "")
+    window = f"days [{first_day}, {end_day})"
+    whole = (
+        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    ) and not isinstance(value, bool)
+    if not whole:
+        raise UnstorableRecordError(
+            f"{where} in {window} has no whole-number id; nothing of the window was written"
+        )
+    if not _SMALLEST_ID <= value <= _LARGEST_ID:
+        raise UnstorableRecordError(
+            f"{where} in {window} has an id beyond the 64-bit ids the planning database "
+            "stores; nothing of the window was written"
+        )
+    return int(value)
 
 
 transaction_assets = [_transaction_asset(entity) for entity in TRANSACTION_ENTITIES]

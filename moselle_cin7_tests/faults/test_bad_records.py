@@ -348,3 +348,18 @@ def test_a_line_without_a_usable_id_stops_its_window_with_a_clear_message(synced
         "database stores" in step_failures(remapped)["sales_order_lines"]
     )
     assert table_rows(synced, "sales_order_lines") == before
+
+
+def test_a_record_id_beyond_64_bits_stops_its_raw_window_naming_the_record(synced):
+    before = table_rows(synced, "raw_sales_orders")
+    huge = {**synced.account.get("SalesOrders", 107), "id": 2**63, "reference": "SO-HUGE"}
+    synced.account.upsert("SalesOrders", huge)
+
+    result = synced.sync(FIRST, LAST, selection="cin7_sales_orders", raise_on_error=False)
+
+    assert not result.success
+    message = step_failures(result)["cin7_sales_orders"]
+    assert f"SalesOrders id {2**63} (SO-HUGE)" in message
+    assert "beyond the 64-bit ids the planning database stores" in message
+    # Nothing of the window was replaced.
+    assert table_rows(synced, "raw_sales_orders") == before
