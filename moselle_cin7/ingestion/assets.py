@@ -17,6 +17,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from moselle_cin7.cin7.client import Cin7Resource
+from moselle_cin7.cin7.errors import Cin7DailyLimitReached
 from moselle_cin7.db import schema
 from moselle_cin7.db.engine import PlanningDatabase
 from moselle_cin7.db.ledger import calls_used_today, mark_synced, record_calls
@@ -102,6 +103,13 @@ class _RunLogSample:
         self.run_log.error(message, *args)
 
 
+# Runs of this process whose Cin7 session met the daily cap, with what it said: the run's later
+# raw steps stop at once instead of each spending its retries on refusals. Kept per run, so a
+# later run (perhaps after the reset, which Cin7 does not document) tries again.
+_DAILY_CAP_BY_RUN: dict[str, str] = {}
+_CAPPED_RUNS_KEPT = 100
+
+
 class _Fetch:
     """One asset's Cin7 session, recorded in the call ledger even when the fetch fails.
 
@@ -127,12 +135,23 @@ class _Fetch:
         self.response_seconds += response.elapsed.total_seconds()
 
     def __enter__(self):
+        capped = _DAILY_CAP_BY_RUN.get(self.context.run.run_id)
+        if capped is not None:
+            # Every further call today would be refused too, each after its own back-off.
+            raise Cin7DailyLimitReached(
+                "Not calling Cin7: its daily call cap was reached earlier in this run, so this "
+                f"step would only be refused too. Earlier: {capped}"
+            )
         self._started = time.monotonic()
         return self.session
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
         self.fetch_seconds = time.monotonic() - self._started
         record_calls(self.engine, self.context.run.run_id, self.session.calls_by_endpoint)
+        if isinstance(exc, Cin7DailyLimitReached):
+            _DAILY_CAP_BY_RUN[self.context.run.run_id] = str(exc)
+            while len(_DAILY_CAP_BY_RUN) > _CAPPED_RUNS_KEPT:
+                _DAILY_CAP_BY_RUN.pop(next(iter(_DAILY_CAP_BY_RUN)))
 
     @contextmanager
     def writing(self) -> Iterator[None]:

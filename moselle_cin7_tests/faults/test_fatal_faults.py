@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from moselle_cin7.sandbox import Fault
@@ -207,3 +208,27 @@ def test_the_daily_cap_mid_run_writes_each_entity_whole_or_not_at_all(synced):
             assert rows == before[table]
             for mapped in mapped_of[step]:
                 assert table_rows(synced, mapped) == before[mapped]
+
+
+def test_after_the_daily_cap_the_run_calls_cin7_no_more(synced):
+    """Sales orders meet the cap (429 through every retry); the stock step after it in the same
+    run stops without a call instead of spending six more on refusals."""
+    synced.server.faults.add(Fault("SalesOrders", "daily_cap", after=1))
+    calls_before = len(settled_log(synced.server))
+
+    result = synced.sync(
+        FIRST,
+        LAST,
+        selection=SALES | dg.AssetSelection.assets("cin7_branches", "cin7_stock"),
+        raise_on_error=False,
+    )
+
+    outcomes = step_outcomes(result)
+    assert (outcomes["cin7_sales_orders"], outcomes["cin7_stock"]) == ("failure", "failure")
+    stock_message = step_failures(result)["cin7_stock"]
+    assert "daily call cap was reached earlier in this run" in stock_message
+    assert "HTTP 429 on all 6 attempts" in stock_message
+    calls = [entry.endpoint for entry in settled_log(synced.server)[calls_before:]]
+    assert calls.count("SalesOrders") == 1 + 6
+    assert "Stock" not in calls
+    assert "Stock" not in api_calls_of_run(synced, result.run_id)
