@@ -63,17 +63,33 @@ def mark_synced(
     end_day: date | None = None,
     when: datetime | None = None,
 ) -> None:
-    """Record a successful sync, in the same transaction as the data it wrote."""
+    """Record a successful sync, in the same transaction as the data it wrote.
+
+    A window that ends before the one already recorded (a backfill of older days) leaves the
+    record alone: ``last_success_at`` says when the newest days were last synced, which is what
+    the freshness checks and the change sensor read. Otherwise re-syncing last year would make
+    a week of failed daily syncs look fresh.
+    """
     values = {
         "last_success_at": when or utc_now(),
         "last_window_start": first_day,
         "last_window_end": end_day,
         "run_id": run_id,
     }
+    newer = sa.true()
+    if end_day is not None:
+        newer = sa.or_(
+            sync_state.c.last_window_end.is_(None), sync_state.c.last_window_end <= end_day
+        )
     updated = conn.execute(
-        sa.update(sync_state).where(sync_state.c.entity == entity).values(**values)
+        sa.update(sync_state).where(sync_state.c.entity == entity, newer).values(**values)
     ).rowcount
-    if not updated:
+    if updated:
+        return
+    exists = conn.execute(
+        sa.select(sync_state.c.entity).where(sync_state.c.entity == entity)
+    ).first()
+    if exists is None:
         conn.execute(sa.insert(sync_state).values(entity=entity, **values))
 
 

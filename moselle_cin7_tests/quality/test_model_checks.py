@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -508,6 +508,30 @@ def test_an_entity_that_never_synced_or_synced_too_long_ago_fails(db):
     assert stale.details["last_window"] == "[2025-03-10, 2025-03-11)"
     assert fresh.passed
     assert fresh.summary == "products last synced 2 hours ago (limit 26)"
+
+
+def test_a_backfill_of_older_days_does_not_make_the_recent_ones_look_fresh(db):
+    """The daily sync of [8, 11 March) ran 30 hours ago; a backfill of January ran 1 hour ago."""
+    with db.engine.begin() as conn:
+        mark_synced(conn, "stock", "daily", days(-2), days(1), when=NOW - timedelta(hours=30))
+        mark_synced(
+            conn,
+            "stock",
+            "backfill",
+            date(2025, 1, 1),
+            date(2025, 2, 1),
+            when=NOW - timedelta(hours=1),
+        )
+    with db.inputs() as inputs:
+        stale = rules.stale_sync(inputs, "stock")
+    assert not stale.passed
+    assert stale.details["last_window"] == "[2025-03-08, 2025-03-11)"
+
+    # A sync reaching the newest day again (here the same end) is recorded.
+    with db.engine.begin() as conn:
+        mark_synced(conn, "stock", "daily-2", DAY, days(1), when=NOW - timedelta(hours=1))
+    with db.inputs() as inputs:
+        assert rules.stale_sync(inputs, "stock").passed
 
 
 def test_the_freshness_limit_comes_from_the_settings(db):
