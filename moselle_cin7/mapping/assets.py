@@ -5,7 +5,7 @@ synced, in one transaction. Products and warehouses are the current catalogue (u
 """
 
 # No `from __future__ import annotations` here: Dagster reads the context annotation at runtime.
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from moselle_cin7.ingestion.assets import (
 )
 from moselle_cin7.ingestion.partitions import daily_partitions, window_days
 from moselle_cin7.mapping import rules
-from moselle_cin7.settings import load_settings
+from moselle_cin7.settings import Settings, load_settings
 from moselle_cin7.timeutil import utc_now
 
 MODEL_GROUP = "planning_model"
@@ -179,38 +179,13 @@ def sales_order_lines(
 def purchase_orders(
     context: dg.AssetExecutionContext, planning_db: PlanningDatabase
 ) -> dg.MaterializeResult:
-    engine = planning_db.get_engine()
-    settings = load_settings()
-    first_day, end_day = window_days(context.partition_time_window)
-    with engine.begin() as conn:
-        lock_table_for_replace(conn, schema.purchase_orders)
-        catalogue = load_catalogue(conn)
-        orders = _raw_in_window(conn, schema.raw_purchase_orders, first_day, end_day)
-        mapped = rules.map_purchase_orders(orders, settings, catalogue)
-        for table, rows in (
-            (schema.purchase_orders, mapped.orders),
-            (schema.purchase_order_lines, mapped.lines),
-        ):
-            replace_window(
-                conn,
-                table,
-                day_column="order_date",
-                first_day=first_day,
-                end_day=end_day,
-                rows=rows,
-                key_column="cin7_order_id",
-            )
-    statuses: dict[str, int] = {}
-    for order in mapped.orders:
-        statuses[order["status"]] = statuses.get(order["status"], 0) + 1
-    return dg.MaterializeResult(
-        metadata={
-            "window": f"[{first_day}, {end_day})",
-            "dagster/row_count": len(mapped.orders),
-            "lines": len(mapped.lines),
-            "by_status": dg.MetadataValue.json(statuses),
-            "rows_with_issue": _issues(mapped.orders) + _issues(mapped.lines),
-        }
+    return _map_replenishment(
+        context,
+        planning_db,
+        schema.raw_purchase_orders,
+        (schema.purchase_orders, schema.purchase_order_lines),
+        "cin7_order_id",
+        _purchase_order_rows,
     )
 
 
@@ -226,18 +201,53 @@ def purchase_orders(
 def transfers(
     context: dg.AssetExecutionContext, planning_db: PlanningDatabase
 ) -> dg.MaterializeResult:
+    return _map_replenishment(
+        context,
+        planning_db,
+        schema.raw_branch_transfers,
+        (schema.transfers, schema.transfer_lines),
+        "cin7_transfer_id",
+        _transfer_rows,
+    )
+
+
+def _purchase_order_rows(
+    raw: Any, settings: Settings, catalogue: rules.Catalogue
+) -> tuple[list[dict], list[dict]]:
+    mapped = rules.map_purchase_orders(raw, settings, catalogue)
+    return mapped.orders, mapped.lines
+
+
+def _transfer_rows(
+    raw: Any, settings: Settings, catalogue: rules.Catalogue
+) -> tuple[list[dict], list[dict]]:
+    mapped = rules.map_transfers(raw, settings, catalogue)
+    return mapped.transfers, mapped.lines
+
+
+def _map_replenishment(
+    context: dg.AssetExecutionContext,
+    planning_db: PlanningDatabase,
+    raw_table: sa.Table,
+    tables: tuple[sa.Table, sa.Table],
+    key_column: str,
+    map_window: Callable[[Any, Settings, rules.Catalogue], tuple[list[dict], list[dict]]],
+) -> dg.MaterializeResult:
+    """Map a window of raw purchase orders or transfers to the header and line tables.
+
+    Both kinds are replenishment with a status and lines keyed by their parent's Cin7 id; a
+    record whose order day moved is deleted from its old day by that key.
+    """
     engine = planning_db.get_engine()
     settings = load_settings()
     first_day, end_day = window_days(context.partition_time_window)
+    header_table, lines_table = tables
     with engine.begin() as conn:
-        lock_table_for_replace(conn, schema.transfers)
+        lock_table_for_replace(conn, header_table)
         catalogue = load_catalogue(conn)
-        raw = _raw_in_window(conn, schema.raw_branch_transfers, first_day, end_day)
-        mapped = rules.map_transfers(raw, settings, catalogue)
-        for table, rows in (
-            (schema.transfers, mapped.transfers),
-            (schema.transfer_lines, mapped.lines),
-        ):
+        raw = _raw_in_window(conn, raw_table, first_day, end_day)
+        headers, lines = map_window(raw, settings, catalogue)
+        for table, rows in ((header_table, headers), (lines_table, lines)):
             replace_window(
                 conn,
                 table,
@@ -245,18 +255,18 @@ def transfers(
                 first_day=first_day,
                 end_day=end_day,
                 rows=rows,
-                key_column="cin7_transfer_id",
+                key_column=key_column,
             )
     statuses: dict[str, int] = {}
-    for transfer in mapped.transfers:
-        statuses[transfer["status"]] = statuses.get(transfer["status"], 0) + 1
+    for header in headers:
+        statuses[header["status"]] = statuses.get(header["status"], 0) + 1
     return dg.MaterializeResult(
         metadata={
             "window": f"[{first_day}, {end_day})",
-            "dagster/row_count": len(mapped.transfers),
-            "lines": len(mapped.lines),
+            "dagster/row_count": len(headers),
+            "lines": len(lines),
             "by_status": dg.MetadataValue.json(statuses),
-            "rows_with_issue": _issues(mapped.transfers) + _issues(mapped.lines),
+            "rows_with_issue": _issues(headers) + _issues(lines),
         }
     )
 
