@@ -132,6 +132,27 @@ def sales_order(
     }
 
 
+def purchase_order(order_id: int, reference: str, created: date, lines, **extra) -> dict:
+    """An approved purchase order to Auckland from Alpine Textiles, created on ``created``."""
+    return {
+        "id": order_id,
+        "reference": reference,
+        "createdDate": local_stamp(created),
+        "modifiedDate": local_stamp(created),
+        "status": "Approved",
+        "stage": "",
+        "isVoid": False,
+        "branchId": AUCKLAND,
+        "memberId": 700,
+        "company": "Alpine Textiles",
+        "estimatedDeliveryDate": None,
+        "fullyReceivedDate": None,
+        "customFields": {},
+        "lineItems": lines,
+        **extra,
+    }
+
+
 def stock_row(option_id: int, code: str, branch_id: int, **levels: float) -> dict[str, Any]:
     on_hand = levels.get("stockOnHand", 10.0)
     open_sales = levels.get("openSales", 0.0)

@@ -22,6 +22,7 @@ from moselle_cin7_tests.support import (
     line,
     local_stamp,
     product,
+    purchase_order,
     sales_order,
     stock_row,
 )
@@ -118,23 +119,7 @@ def planning_account() -> SandboxAccount:
 
 
 def _purchase_order(order_id, reference, status, created, lines, **extra):
-    return {
-        "id": order_id,
-        "reference": reference,
-        "createdDate": local_stamp(created),
-        "modifiedDate": local_stamp(created),
-        "status": status,
-        "stage": "",
-        "isVoid": False,
-        "branchId": AUCKLAND,
-        "memberId": 700,
-        "company": "Alpine Textiles",
-        "estimatedDeliveryDate": None,
-        "fullyReceivedDate": None,
-        "customFields": {},
-        "lineItems": lines,
-        **extra,
-    }
+    return purchase_order(order_id, reference, created, lines, status=status, **extra)
 
 
 def _transfer(transfer_id, reference, created, **extra):

@@ -19,6 +19,7 @@ from moselle_cin7_tests.support import (
     line,
     local_stamp,
     product,
+    purchase_order,
     sales_order,
     stock_row,
 )
@@ -37,26 +38,6 @@ SETUP = TRANSACTIONS | dg.AssetSelection.assets(
 
 def stamp_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def purchase_order(order_id: int, reference: str, created: date, lines, **extra) -> dict:
-    return {
-        "id": order_id,
-        "reference": reference,
-        "createdDate": local_stamp(created),
-        "modifiedDate": local_stamp(created),
-        "status": "Approved",
-        "stage": "",
-        "isVoid": False,
-        "branchId": AUCKLAND,
-        "memberId": 700,
-        "company": "Alpine Textiles",
-        "estimatedDeliveryDate": None,
-        "fullyReceivedDate": None,
-        "customFields": {},
-        "lineItems": lines,
-        **extra,
-    }
 
 
 def transfer(transfer_id: int, reference: str, created: date, **extra) -> dict:

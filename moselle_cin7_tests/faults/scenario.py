@@ -27,6 +27,7 @@ from moselle_cin7_tests.support import (
     line,
     local_stamp,
     product,
+    purchase_order,
     sales_order,
     stock_row,
 )
@@ -84,26 +85,6 @@ MAPPED_TABLES_OF_STEP = {
 }
 # Columns that say when and by which run a row was written, not what it holds.
 RUN_COLUMNS = frozenset({"synced_at", "run_id", "mapped_at", "last_success_at"})
-
-
-def purchase_order(order_id: int, reference: str, created: date, lines, **extra) -> dict:
-    return {
-        "id": order_id,
-        "reference": reference,
-        "createdDate": local_stamp(created),
-        "modifiedDate": local_stamp(created),
-        "status": "Approved",
-        "stage": "",
-        "isVoid": False,
-        "branchId": AUCKLAND,
-        "memberId": 700,
-        "company": "Alpine Textiles",
-        "estimatedDeliveryDate": None,
-        "fullyReceivedDate": None,
-        "customFields": {},
-        "lineItems": lines,
-        **extra,
-    }
 
 
 def branch_transfer(transfer_id: int, reference: str, created: date, lines, **extra) -> dict:
