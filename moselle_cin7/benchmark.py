@@ -402,6 +402,7 @@ def run_pipeline(
     memory_limit_bytes: int | None = None,
     dagster_dir: Path | None = None,
     warm_days: int = 0,
+    database_url: str | None = None,
 ) -> PipelineRun:
     """Run the daily sync in a child process against ``base_url``; its peak RSS is its own.
 
@@ -416,7 +417,7 @@ def run_pipeline(
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     config = {
         "base_url": base_url,
-        "database_url": f"sqlite:///{run_dir / 'planning.sqlite'}",
+        "database_url": database_url or f"sqlite:///{run_dir / 'planning.sqlite'}",
         "time_scale": time_scale,
         "result_path": str(run_dir / "result.json"),
         "memory_limit_bytes": memory_limit_bytes,
@@ -1004,7 +1005,8 @@ def render(report: dict[str, Any]) -> str:
     processing = report["processing"]
     lines = [
         f"moselle-cin7 benchmark: profile {meta['profile']} (seed {meta['seed']}), days "
-        f"{meta['day_range']}, {meta['machine']['cpus']} CPUs, {meta['measured_at']}",
+        f"{meta['day_range']}, {meta['machine']['cpus']} CPUs, {meta['measured_at']}, "
+        f"planning database {report.get('planning_database', 'sqlite')}",
         "",
         "API calls       rows      calls  minimum  ratio",
     ]
@@ -1093,6 +1095,29 @@ def _calls_line(name: str, entry: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- the command
 
 
+@contextmanager
+def fresh_postgres_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server at ``server_url`` for one run; dropped
+    afterwards. Yields its URL."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    database = f"moselle_benchmark_{name}_{os.getpid()}"
+    maintenance = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+        yield make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    finally:
+        from moselle_cin7.db.engine import engine_for
+
+        engine_for.cache_clear()
+        with maintenance.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        maintenance.dispose()
+
+
 def run_benchmark(
     profile: str,
     *,
@@ -1104,11 +1129,14 @@ def run_benchmark(
     dagster_dir: Path | None = None,
     baseline: bool = True,
     warm_days: int = 0,
+    postgres_url: str | None = None,
 ) -> dict[str, Any]:
     """Run the whole benchmark and return its report (see ``build_report``).
 
     ``work_dir`` keeps the databases and logs (default: a temporary folder, removed at the end);
-    ``dagster_dir`` puts the Dagster instances elsewhere (tests use a tmpfs).
+    ``dagster_dir`` puts the Dagster instances elsewhere (tests use a tmpfs). With
+    ``postgres_url`` (a server, as production runs) each sync writes to a fresh database created
+    there instead of a SQLite file.
     """
     from moselle_cin7.settings import load_settings
     from moselle_cin7.timeutil import utc_now
@@ -1123,30 +1151,34 @@ def run_benchmark(
             if baseline:
                 paged, baseline_seconds = run_baseline(sandbox.base_url, utc_now())
                 logger.info("baseline: %d queries in %.1f s", len(paged), baseline_seconds)
-            run = run_pipeline(
-                sandbox.base_url,
-                work_dir,
-                "unlimited",
-                memory_limit_bytes=memory_limit_bytes,
-                dagster_dir=dagster_dir,
-                warm_days=warm_days,
-            )
+            with _planning_database(postgres_url, "unlimited") as database_url:
+                run = run_pipeline(
+                    sandbox.base_url,
+                    work_dir,
+                    "unlimited",
+                    memory_limit_bytes=memory_limit_bytes,
+                    dagster_dir=dagster_dir,
+                    warm_days=warm_days,
+                    database_url=database_url,
+                )
             logger.info("daily sync, rate limit off: %.1f s", run.wall_seconds)
         paced = None
         if rate_limited:
             with serve_sandbox(
                 profile, seed, timezone, work_dir, time_scale=time_scale
             ) as limited_sandbox:
-                paced = run_pipeline(
-                    limited_sandbox.base_url,
-                    work_dir,
-                    "rate_limited",
-                    time_scale=time_scale,
-                    memory_limit_bytes=memory_limit_bytes,
-                    dagster_dir=dagster_dir,
-                )
+                with _planning_database(postgres_url, "rate_limited") as database_url:
+                    paced = run_pipeline(
+                        limited_sandbox.base_url,
+                        work_dir,
+                        "rate_limited",
+                        time_scale=time_scale,
+                        memory_limit_bytes=memory_limit_bytes,
+                        dagster_dir=dagster_dir,
+                        database_url=database_url,
+                    )
                 logger.info("daily sync, rate-limited: %.1f s", paced.wall_seconds)
-        return build_report(
+        report = build_report(
             profile=profile,
             seed=seed,
             sandbox_start_seconds=sandbox.started_seconds,
@@ -1157,9 +1189,20 @@ def run_benchmark(
             time_scale=time_scale if rate_limited else None,
             warm_days=warm_days,
         )
+        report["planning_database"] = "postgresql" if postgres_url else "sqlite"
+        return report
     finally:
         if owned:
             shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@contextmanager
+def _planning_database(postgres_url: str | None, name: str) -> Iterator[str | None]:
+    if postgres_url is None:
+        yield None
+        return
+    with fresh_postgres_database(postgres_url, name) as url:
+        yield url
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1207,6 +1250,13 @@ def build_parser() -> argparse.ArgumentParser:
         "to this many days (the forecast window is 56), then time the next sync. Large: about "
         "250 MB of disk per day",
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="write the planning database to a fresh database on this PostgreSQL server "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/postgres), as production does; default: "
+        "SQLite, as the demo does",
+    )
     parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     return parser
 
@@ -1220,6 +1270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _child_run(args.child_run)
     if args.time_scale <= 0:
         sys.stderr.write("--time-scale must be positive\n")
+        return 2
+    if args.postgres and args.warm_days:
+        sys.stderr.write("--warm-days seeds SQLite only; leave it out with --postgres\n")
         return 2
     if args.work_dir is not None:
         args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -1235,6 +1288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         memory_limit_bytes=int(args.memory_limit_gb * 1024**3) or None,
         baseline=not args.no_baseline,
         warm_days=args.warm_days,
+        postgres_url=args.postgres,
     )
     if args.report is not None:
         args.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

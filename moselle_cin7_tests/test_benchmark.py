@@ -299,7 +299,9 @@ def test_tiny_profile_report(tmp_path, short_lookback):
         "real_limits",
         "rate_limited",
         "targets",
+        "planning_database",
     }
+    assert report["planning_database"] == "sqlite"
     assert report["benchmark"]["profile"] == "tiny"
     processing = report["processing"]
     assert processing["success"], processing["failures"]
