@@ -1102,6 +1102,10 @@ def fresh_postgres_database(server_url: str, name: str) -> Iterator[str]:
     import sqlalchemy as sa
     from sqlalchemy.engine import make_url
 
+    from moselle_cin7.db.engine import normalise_url
+
+    # A bare postgresql:// would mean psycopg 3 to SQLAlchemy; the project uses psycopg2.
+    server_url = normalise_url(server_url)
     database = f"moselle_benchmark_{name}_{os.getpid()}"
     maintenance = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:

@@ -24,7 +24,7 @@ def default_database_url() -> str:
     return os.environ.get(DATABASE_URL_ENV_VAR) or f"sqlite:///{DEFAULT_DATABASE_PATH}"
 
 
-def _normalise(url: str) -> str:
+def normalise_url(url: str) -> str:
     # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; this project uses psycopg2 throughout.
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
@@ -57,7 +57,7 @@ def read_json(text: str | bytes) -> Any:
 @cache
 def engine_for(url: str) -> Engine:
     """One pooled engine per database URL and process."""
-    url = _normalise(url)
+    url = normalise_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -100,4 +100,4 @@ class PlanningDatabase(ConfigurableResource):
     @property
     def display_name(self) -> str:
         """The URL without its password, safe for logs and metadata."""
-        return make_url(_normalise(self.url)).render_as_string(hide_password=True)
+        return make_url(normalise_url(self.url)).render_as_string(hide_password=True)

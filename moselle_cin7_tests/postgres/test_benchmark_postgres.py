@@ -21,7 +21,8 @@ def test_tiny_profile_on_postgresql(tmp_path, monkeypatch, postgres_server):  # 
     monkeypatch.setenv(SETTINGS_ENV_VAR, str(settings_file))
     work_dir = tmp_path / "benchmark"
     work_dir.mkdir()
-    server = _server_url().render_as_string(hide_password=False)
+    # As a user types it: a bare postgresql:// URL (SQLAlchemy alone would want psycopg 3).
+    server = _server_url().set(drivername="postgresql").render_as_string(hide_password=False)
     parent = Path("/dev/shm") if Path("/dev/shm").is_dir() else tmp_path
     with tempfile.TemporaryDirectory(dir=parent, prefix="moselle-benchmark-") as dagster_dir:
         report = run_benchmark(
