@@ -29,7 +29,7 @@ from moselle_cin7.ingestion.entities import (
     TransactionEntity,
 )
 from moselle_cin7.ingestion.partitions import daily_partitions, last_complete_day, window_days
-from moselle_cin7.mapping.rules import local_day
+from moselle_cin7.mapping.rules import id_problem, local_day
 from moselle_cin7.settings import load_settings
 from moselle_cin7.timeutil import days_window_utc, parse_cin7_datetime, utc_now
 
@@ -280,10 +280,6 @@ def _partition_rows(
     return rows, outside
 
 
-# What the planning database's BIGINT id columns hold.
-_SMALLEST_ID, _LARGEST_ID = -(2**63), 2**63 - 1
-
-
 class UnstorableRecordError(ValueError):
     """A Cin7 record whose id the raw table cannot key: its window is not written at all."""
 
@@ -295,20 +291,12 @@ def _raw_id(record: Mapping[str, Any], endpoint: str, first_day: date, end_day: 
     (the database driver's own overflow error names neither the record nor the window).
     """
     value = record.get("id")
-    reference = record.get("reference")
-    where = f"{endpoint} id {value!r}" + (f" ({reference})" if reference else "")
-    window = f"days [{first_day}, {end_day})"
-    whole = (
-        isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    ) and not isinstance(value, bool)
-    if not whole:
+    problem = id_problem(value)
+    if problem is not None:
+        reference = record.get("reference")
+        where = f"{endpoint} id {value!r}" + (f" ({reference})" if reference else "")
         raise UnstorableRecordError(
-            f"{where} in {window} has no whole-number id; nothing of the window was written"
-        )
-    if not _SMALLEST_ID <= value <= _LARGEST_ID:
-        raise UnstorableRecordError(
-            f"{where} in {window} has an id beyond the 64-bit ids the planning database "
-            "stores; nothing of the window was written"
+            f"{where} in days [{first_day}, {end_day}) {problem}; nothing of the window was written"
         )
     return int(value)
 

@@ -59,19 +59,25 @@ def _quantity(value: Any, name: str, *, required: bool = True) -> tuple[float, s
     return number, None
 
 
-def _row_id(value: Any, where: str) -> int:
-    """A Cin7 id that keys a model row; raises ``UnmappableRecordError`` naming ``where``."""
+def id_problem(value: Any) -> str | None:
+    """What keeps ``value`` from keying a row of the planning database (a BIGINT), if anything:
+    ``"has no id"``, ``"has id …, not a whole number"`` or ``"has id …, beyond the 64-bit ids
+    the planning database stores"``."""
     whole = (
         isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     ) and not isinstance(value, bool)
     if not whole:
-        problem = "has no id" if value is None else f"has id {value!r}, not a whole number"
-        raise UnmappableRecordError(f"{where} {problem}; its window cannot be mapped")
+        return "has no id" if value is None else f"has id {value!r}, not a whole number"
     if not _SMALLEST_ID <= value <= _LARGEST_ID:
-        raise UnmappableRecordError(
-            f"{where} has id {value!r}, beyond the 64-bit ids the planning database stores; its "
-            "window cannot be mapped"
-        )
+        return f"has id {value!r}, beyond the 64-bit ids the planning database stores"
+    return None
+
+
+def _row_id(value: Any, where: str) -> int:
+    """A Cin7 id that keys a model row; raises ``UnmappableRecordError`` naming ``where``."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise UnmappableRecordError(f"{where} {problem}; its window cannot be mapped")
     return int(value)
 
 
