@@ -52,7 +52,9 @@ class QueryRules:
 
 @dataclass(frozen=True)
 class ListQuery:
-    where_text: str
+    # The parsed filter, as the key its answer is remembered under: a keyset scan's first page
+    # and the base of its later pages (see ``KeysetResume``) share one evaluation.
+    where_key: str
     order_text: str
     predicate: Predicate | None
     bounds: tuple[str, Any, bool, Any, bool] | None
@@ -73,7 +75,7 @@ class KeysetResume:
     instead of filtering the whole table again for every page.
     """
 
-    base_text: str
+    base_key: str
     base_predicate: Predicate | None
     base_bounds: tuple[str, Any, bool, Any, bool] | None
     start_value: tuple
@@ -732,8 +734,9 @@ def parse_list_query(params: dict[str, str], table: Table, rules: QueryRules) ->
     fields_text = (params.get("fields") or "").strip()
     projection = parse_fields(fields_text, table) if fields_text else None
     keyset = _keyset_resume(tree, order, table, rules) if where_text else None
+    where_key = repr(tree) if where_text else ""
     return ListQuery(
-        where_text, order_text, predicate, bounds, order, page, rows, projection, keyset
+        where_key, order_text, predicate, bounds, order, page, rows, projection, keyset
     )
 
 
@@ -755,7 +758,7 @@ def _keyset_resume(
     base = conjuncts[:-1]
     base_tree = None if not base else base[0] if len(base) == 1 else ("and", base)
     return KeysetResume(
-        base_text=repr(base_tree),
+        base_key="" if base_tree is None else repr(base_tree),
         base_predicate=None if base_tree is None else _Evaluator(table, rules).compile(base_tree),
         base_bounds=None if base_tree is None else _range_bounds(base_tree, table),
         start_value=sort_value(last[3][1], rules.case_insensitive_text),
@@ -765,20 +768,18 @@ def _keyset_resume(
 def matching_keys(table: Table, query: ListQuery, rules: QueryRules) -> list[Any]:
     """Keys of every matching row in answer order; remembered until the table changes, so paging
     through a large result costs one evaluation."""
-    return _matching_keys(
-        table, query.where_text, query.predicate, query.bounds, query.order, rules
-    )
+    return _matching_keys(table, query.where_key, query.predicate, query.bounds, query.order, rules)
 
 
 def _matching_keys(
     table: Table,
-    where_text: str,
+    where_key: str,
     predicate: Predicate | None,
     bounds: tuple[str, Any, bool, Any, bool] | None,
     order: tuple[tuple[str, bool], ...],
     rules: QueryRules,
 ) -> list[Any]:
-    cache_key = (where_text, order, rules)
+    cache_key = (where_key, order, rules)
     cached = table.cached_result(cache_key)
     if cached is not None:
         return cached
@@ -827,11 +828,11 @@ def _keyset_page(table: Table, query: ListQuery, rules: QueryRules) -> list[Any]
     resume = query.keyset
     assert resume is not None and query.predicate is not None
     field = query.order[0][0]
-    cache_key = ("keyset", resume.base_text, field, rules)
+    cache_key = ("keyset", resume.base_key, field, rules)
     cached = table.cached_result(cache_key)
     if cached is None:
         keys = _matching_keys(
-            table, resume.base_text, resume.base_predicate, resume.base_bounds, query.order, rules
+            table, resume.base_key, resume.base_predicate, resume.base_bounds, query.order, rules
         )
         sort_key = table.sort_key_getter(field, rules.case_insensitive_text)
         cached = [keys, [sort_key(key) for key in keys]]
