@@ -402,53 +402,59 @@ def run_pipeline(
     memory_limit_bytes: int | None = None,
     dagster_dir: Path | None = None,
     warm_days: int = 0,
-    database_url: str | None = None,
+    postgres_url: str | None = None,
 ) -> PipelineRun:
     """Run the daily sync in a child process against ``base_url``; its peak RSS is its own.
 
     ``memory_limit_bytes`` caps the child's address space, so a run that outgrows the machine
     fails with a MemoryError instead of waking the kernel's OOM killer. The Dagster instance
-    lives in ``dagster_dir`` (default: the work folder, on disk as in a deployment).
+    lives in ``dagster_dir`` (default: the work folder, on disk as in a deployment). The planning
+    database is a SQLite file in the work folder, or with ``postgres_url`` a fresh database on
+    that PostgreSQL server, dropped afterwards.
     """
-    run_dir = work_dir / name
-    run_dir.mkdir()
-    dagster_home = (dagster_dir or run_dir) / f"dagster_home_{name}"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    config = {
-        "base_url": base_url,
-        "database_url": database_url or f"sqlite:///{run_dir / 'planning.sqlite'}",
-        "time_scale": time_scale,
-        "result_path": str(run_dir / "result.json"),
-        "memory_limit_bytes": memory_limit_bytes,
-        "warm_days": warm_days,
-    }
-    config_path = run_dir / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    environment = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    environment.pop("MOSELLE_DATABASE_URL", None)
-    log_path = run_dir / "pipeline.log"
-    with log_path.open("wb") as log_file:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "moselle_cin7.benchmark", "--child-run", str(config_path)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=environment,
+    with _planning_database(postgres_url, name) as database_url:
+        run_dir = work_dir / name
+        run_dir.mkdir()
+        dagster_home = (dagster_dir or run_dir) / f"dagster_home_{name}"
+        dagster_home.mkdir()
+        (dagster_home / "dagster.yaml").write_text(
+            "telemetry:\n  enabled: false\n", encoding="utf-8"
         )
-    # wait4 gives this child's own resource usage; the sandbox, another child, is not in it.
-    try:
-        _, status, usage = os.wait4(popen.pid, 0)
-    except BaseException:
-        _stop(popen)
-        raise
-    popen.returncode = os.waitstatus_to_exitcode(status)
-    if popen.returncode != 0:
-        raise RuntimeError(
-            f"the pipeline process failed ({popen.returncode}); see {log_path}:\n{_tail(log_path)}"
-        )
-    measured = json.loads(Path(config["result_path"]).read_text(encoding="utf-8"))
-    measured["peak_rss_bytes"] = max(measured["peak_rss_bytes"], usage.ru_maxrss * 1024)
-    return PipelineRun(**measured)
+        config = {
+            "base_url": base_url,
+            "database_url": database_url or f"sqlite:///{run_dir / 'planning.sqlite'}",
+            "time_scale": time_scale,
+            "result_path": str(run_dir / "result.json"),
+            "memory_limit_bytes": memory_limit_bytes,
+            "warm_days": warm_days,
+        }
+        config_path = run_dir / "config.json"
+        config_path.write_text(json.dumps(config), encoding="utf-8")
+        environment = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+        environment.pop("MOSELLE_DATABASE_URL", None)
+        log_path = run_dir / "pipeline.log"
+        with log_path.open("wb") as log_file:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "moselle_cin7.benchmark", "--child-run", str(config_path)],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=environment,
+            )
+        # wait4 gives this child's own resource usage; the sandbox, another child, is not in it.
+        try:
+            _, status, usage = os.wait4(popen.pid, 0)
+        except BaseException:
+            _stop(popen)
+            raise
+        popen.returncode = os.waitstatus_to_exitcode(status)
+        if popen.returncode != 0:
+            raise RuntimeError(
+                f"the pipeline process failed ({popen.returncode}); see {log_path}:\n"
+                f"{_tail(log_path)}"
+            )
+        measured = json.loads(Path(config["result_path"]).read_text(encoding="utf-8"))
+        measured["peak_rss_bytes"] = max(measured["peak_rss_bytes"], usage.ru_maxrss * 1024)
+        return PipelineRun(**measured)
 
 
 def _child_run(config_path: Path) -> int:
@@ -1155,32 +1161,30 @@ def run_benchmark(
             if baseline:
                 paged, baseline_seconds = run_baseline(sandbox.base_url, utc_now())
                 logger.info("baseline: %d queries in %.1f s", len(paged), baseline_seconds)
-            with _planning_database(postgres_url, "unlimited") as database_url:
-                run = run_pipeline(
-                    sandbox.base_url,
-                    work_dir,
-                    "unlimited",
-                    memory_limit_bytes=memory_limit_bytes,
-                    dagster_dir=dagster_dir,
-                    warm_days=warm_days,
-                    database_url=database_url,
-                )
+            run = run_pipeline(
+                sandbox.base_url,
+                work_dir,
+                "unlimited",
+                memory_limit_bytes=memory_limit_bytes,
+                dagster_dir=dagster_dir,
+                warm_days=warm_days,
+                postgres_url=postgres_url,
+            )
             logger.info("daily sync, rate limit off: %.1f s", run.wall_seconds)
         paced = None
         if rate_limited:
             with serve_sandbox(
                 profile, seed, timezone, work_dir, time_scale=time_scale
             ) as limited_sandbox:
-                with _planning_database(postgres_url, "rate_limited") as database_url:
-                    paced = run_pipeline(
-                        limited_sandbox.base_url,
-                        work_dir,
-                        "rate_limited",
-                        time_scale=time_scale,
-                        memory_limit_bytes=memory_limit_bytes,
-                        dagster_dir=dagster_dir,
-                        database_url=database_url,
-                    )
+                paced = run_pipeline(
+                    limited_sandbox.base_url,
+                    work_dir,
+                    "rate_limited",
+                    time_scale=time_scale,
+                    memory_limit_bytes=memory_limit_bytes,
+                    dagster_dir=dagster_dir,
+                    postgres_url=postgres_url,
+                )
                 logger.info("daily sync, rate-limited: %.1f s", paced.wall_seconds)
         report = build_report(
             profile=profile,
