@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -94,15 +95,22 @@ def synthetic_run(**overrides) -> PipelineRun:
     return PipelineRun(**{**fields, **overrides})
 
 
-def test_report_without_baseline_counts_the_minimum_from_stored_rows():
-    report = build_report(
+def report_without_baseline(run: PipelineRun, **rate_limited: Any) -> dict:
+    """The report of a large-profile benchmark whose sandbox took 30 s to start, without the
+    bare-paging baseline."""
+    return build_report(
         profile="large",
         seed=7,
         sandbox_start_seconds=30.0,
         baseline=None,
         baseline_seconds=None,
-        run=synthetic_run(),
+        run=run,
+        **rate_limited,
     )
+
+
+def test_report_without_baseline_counts_the_minimum_from_stored_rows():
+    report = report_without_baseline(synthetic_run())
 
     calls = report["api_calls"]["by_endpoint"]
     assert calls["Stock"]["minimum"] == 2 + 80
@@ -149,14 +157,7 @@ def test_a_pause_between_fetches_costs_only_what_the_minute_window_cannot_make_u
             "cin7_stock": step(131.0, 30.0, "cin7_stock"),
         },
     )
-    report = build_report(
-        profile="large",
-        seed=7,
-        sandbox_start_seconds=30.0,
-        baseline=None,
-        baseline_seconds=None,
-        run=run,
-    )
+    report = report_without_baseline(run)
 
     real_limits = report["real_limits"]
     assert real_limits["pauses_between_fetches_seconds"] == [100.0]
@@ -165,15 +166,8 @@ def test_a_pause_between_fetches_costs_only_what_the_minute_window_cannot_make_u
 
 
 def test_rate_limited_figures_against_the_ideal():
-    report = build_report(
-        profile="large",
-        seed=7,
-        sandbox_start_seconds=30.0,
-        baseline=None,
-        baseline_seconds=None,
-        run=synthetic_run(),
-        rate_limited=synthetic_run(wall_seconds=91.0 / 10 + 90.0),
-        time_scale=10,
+    report = report_without_baseline(
+        synthetic_run(), rate_limited=synthetic_run(wall_seconds=91.0 / 10 + 90.0), time_scale=10
     )
 
     pacing = report["rate_limited"]
