@@ -7,6 +7,7 @@ partition day) and keeps the Dagster instances on a tmpfs, as the other tests do
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from moselle_cin7.automation.ranges import lookback_range
 from moselle_cin7.benchmark import (
     PipelineRun,
     build_report,
+    main,
     minimum_calls,
     render,
     run_benchmark,
@@ -343,3 +345,27 @@ def test_tiny_profile_report(tmp_path, short_lookback):
 
     table = render(report)
     assert "SalesOrders" in table and "Targets" in table
+
+
+@pytest.mark.slow
+def test_small_profile_smoke(tmp_path):
+    """The README's smoke test: the small profile over the default 90-day lookback, through the
+    command line, with its table and JSON report; no timing is asserted."""
+    report_path = tmp_path / "report.json"
+    work_dir = tmp_path / "benchmark"
+
+    assert (
+        main(["--profile", "small", "--report", str(report_path), "--work-dir", str(work_dir)]) == 0
+    )
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["benchmark"]["profile"] == "small"
+    assert report["processing"]["success"], report["processing"]["failures"]
+    calls = report["api_calls"]["total"]
+    # Bare paging needs exactly the minimum; the sync asks once more after each full last page.
+    queries = report["baseline"]["queries"]
+    confirmations = sum(1 for query in queries if query["rows"] and query["rows"] % 250 == 0)
+    assert report["baseline"]["calls"] == calls["minimum"]
+    assert calls["calls"] == calls["minimum"] + confirmations
+    assert report["api_calls"]["by_endpoint"]["SalesOrders"]["rows"] > 0
+    assert report["processing"]["stages"]["planning"]["rows"] > 0
